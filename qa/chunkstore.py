@@ -1,0 +1,161 @@
+"""The chunk store: documents' stored text, metadata and chunk offsets, in SQLite.
+
+A chunk's id is its row id. It is never reused, and it is also the chunk's id in the
+vector store and the lexical index.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.chunking import Chunk
+from qa.documents import Document
+from qa.errors import IndexCorruptError
+
+__all__ = ["ChunkStore", "IndexedDocument"]
+
+FILENAME = "chunks.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, date TEXT,
+    source TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, boilerplate TEXT NOT NULL,
+    indexed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """A document's metadata as the index holds it."""
+
+    doc_id: str
+    path: str
+    title: str
+    date: str | None
+    source: str | None
+    sha256: str
+    chunks: int
+    indexed_at: str
+
+
+class ChunkStore:
+    """Documents and chunks in one SQLite file.
+
+    A store opened read-only is treated as immutable, which lets any number of threads
+    read it without locking: index versions are never changed once written.
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = True) -> None:
+        file = path / FILENAME
+        try:
+            if readonly:
+                if not file.is_file():
+                    raise IndexCorruptError(f"{file} is missing. Run `qa index --rebuild`.")
+                uri = f"file:{file}?mode=ro&immutable=1"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                self._db.execute("SELECT count(*) FROM chunks").fetchone()
+            else:
+                self._db = sqlite3.connect(file)
+                self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise IndexCorruptError(f"{file} is damaged ({e}). Run `qa index --rebuild`.") from e
+
+    def close(self) -> None:
+        self._db.close()
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def add(self, doc: Document, chunks: list[Chunk], indexed_at: str) -> list[int]:
+        """Store ``doc`` and its chunks; return the new chunks' ids in order."""
+        self._db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.doc_id, doc.path, doc.title, doc.date, doc.source, doc.sha256, doc.text,
+             json.dumps(doc.boilerplate), indexed_at),
+        )
+        ids = []
+        for c in chunks:
+            cur = self._db.execute(
+                'INSERT INTO chunks (doc_id, start, "end", text) VALUES (?, ?, ?, ?)',
+                (c.doc_id, c.start, c.end, c.text),
+            )
+            ids.append(int(cur.lastrowid))
+        return ids
+
+    def remove(self, doc_id: str) -> list[int]:
+        """Delete a document and its chunks; return the deleted chunks' ids."""
+        ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        return ids
+
+    # -- reading -----------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def documents(self) -> list[IndexedDocument]:
+        rows = self._db.execute(
+            "SELECT d.doc_id, d.path, d.title, d.date, d.source, d.sha256, count(c.id), "
+            "d.indexed_at FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id "
+            "GROUP BY d.doc_id ORDER BY d.date IS NULL, d.date, d.path"
+        )
+        return [IndexedDocument(*row) for row in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self._db.execute(
+            "SELECT doc_id, path, title, date, source, sha256, text, boilerplate "
+            "FROM documents WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        *fields, boilerplate = row
+        return Document(*fields, boilerplate=tuple(tuple(s) for s in json.loads(boilerplate)))
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
+        ids = [int(i) for i in ids]
+        found: dict[int, Chunk] = {}
+        for batch_start in range(0, len(ids), 500):
+            batch = ids[batch_start:batch_start + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self._db.execute(
+                f'SELECT id, doc_id, start, "end", text FROM chunks WHERE id IN ({marks})', batch
+            ):
+                found[row[0]] = Chunk(*row[1:])
+        return found
+
+    def iter_chunks(self) -> Iterator[tuple[int, str]]:
+        """Every ``(id, text)`` in id order."""
+        yield from self._db.execute("SELECT id, text FROM chunks ORDER BY id")
+
+    def chunk_ids(self, *, since: str | None = None, until: str | None = None,
+                  sources: Iterable[str] = (), doc_ids: Iterable[str] = ()) -> list[int]:
+        """Ids of the chunks whose document passes every given filter."""
+        where, args = [], []
+        if since:
+            where.append("d.date >= ?")
+            args.append(since)
+        if until:
+            where.append("d.date <= ?")
+            args.append(until)
+        for column, values in (("d.source", list(sources)), ("d.doc_id", list(doc_ids))):
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        sql = "SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [r[0] for r in self._db.execute(sql, args)]

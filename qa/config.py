@@ -1,0 +1,44 @@
+"""Settings: where the corpus and index live and which model to use."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from qa.embedding import DEFAULT_MODEL
+
+__all__ = ["Settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. ``from_env`` fills what is not given from ``QA_*`` variables.
+
+    Attributes:
+        corpus: folder of source documents (``QA_CORPUS``, default ``corpus/``).
+        index: folder of the built index (``QA_INDEX``, default ``index/``).
+        model: embedding model name or path (``QA_MODEL``, default the packaged MiniLM).
+        precision: ``auto``, ``bf16`` or ``fp32`` (``QA_PRECISION``).
+        read_only: refuse uploads and deletions (``QA_READ_ONLY``).
+    """
+
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+    model: str = DEFAULT_MODEL
+    precision: str = "auto"
+    read_only: bool = False
+
+    @classmethod
+    def from_env(cls, **given: object) -> Settings:
+        env = os.environ
+        settings = cls(
+            corpus=Path(env.get("QA_CORPUS") or "corpus"),
+            index=Path(env.get("QA_INDEX") or "index"),
+            model=env.get("QA_MODEL") or DEFAULT_MODEL,
+            precision=env.get("QA_PRECISION") or "auto",
+            read_only=env.get("QA_READ_ONLY", "").strip().lower() in _TRUE,
+        )
+        return replace(settings, **{k: v for k, v in given.items() if v is not None})

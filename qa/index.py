@@ -1,0 +1,348 @@
+"""The index directory: its manifest, loading it, and updating it safely.
+
+Layout of ``index/``::
+
+    manifest.json       what is here: format, model, chunker, documents, files, checksums
+    v000007/            the version the manifest names
+        vectors.faiss   normalised chunk vectors under chunk ids
+        chunks.sqlite3  documents' stored text and metadata, chunk offsets
+    .lock               held by the one process that is updating
+
+An update writes a complete new version into a temporary folder, renames it to the
+next ``vNNNNNN`` and then replaces ``manifest.json`` in one atomic rename. Readers only
+ever follow the manifest, so they see the old version or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qa.chunking import ChunkerSettings, chunk_document
+from qa.chunkstore import ChunkStore, IndexedDocument
+from qa.documents import content_hash, discover, doc_id_for, load_document
+from qa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    IngestError,
+)
+from qa.store import FaissStore
+
+if TYPE_CHECKING:
+    from qa.embedding import Embedder
+
+__all__ = ["FORMAT_VERSION", "Index", "Manifest", "UpdateReport", "update"]
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything needed to trust and load one version of the index."""
+
+    format: int
+    version: int
+    directory: str
+    model: str
+    dim: int
+    chunker: dict
+    documents: dict[str, dict]  # doc_id -> {"path": ..., "sha256": ...}
+    files: dict[str, dict]  # file name -> {"bytes": ..., "sha256": ...}
+    chunks: int
+    created: str
+
+    @classmethod
+    def read(cls, index_dir: Path) -> Manifest | None:
+        path = index_dir / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            raise IndexCorruptError(f"{path} is damaged ({e}). Run `qa index --rebuild`.") from e
+        if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{index_dir} uses index format {data.get('format') if isinstance(data, dict) else '?'}"
+                f", this qa reads format {FORMAT_VERSION}. Run `qa index --rebuild`."
+            )
+        try:
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        except KeyError as e:
+            raise IndexCorruptError(f"{path} lacks {e}. Run `qa index --rebuild`.") from e
+
+    def write(self, index_dir: Path) -> None:
+        tmp = index_dir / f"{TMP_PREFIX}{MANIFEST}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(asdict(self), f, indent=2, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, index_dir / MANIFEST)
+        _fsync(index_dir)
+
+
+class Index:
+    """A loaded, read-only version of the index."""
+
+    def __init__(self, path: Path, manifest: Manifest, store: FaissStore,
+                 chunks: ChunkStore) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.store = store
+        self.chunks = chunks
+        self._documents: dict[str, IndexedDocument] | None = None
+
+    @classmethod
+    def load(cls, path: Path, *, model: str | None = None, verify: bool = False) -> Index:
+        """Open the current version under ``path``.
+
+        Args:
+            model: when given, the model the caller will query with; it must be the one
+                the index was built with.
+            verify: check every file's sha256 against the manifest, not only its size.
+        """
+        manifest = Manifest.read(path)
+        if manifest is None:
+            raise IndexMissingError(f"No index in {path}. Run `qa index` first.")
+        if model is not None and model != manifest.model:
+            raise IndexMismatchError(
+                f"{path} was built with model {manifest.model!r}, not {model!r}. "
+                f"Run `qa index --rebuild` to rebuild it with {model!r}."
+            )
+        version_dir = path / manifest.directory
+        _check_files(version_dir, manifest.files, verify=verify)
+        return cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
+                   ChunkStore(version_dir, readonly=True))
+
+    def documents_by_id(self) -> dict[str, IndexedDocument]:
+        if self._documents is None:
+            self._documents = {d.doc_id: d for d in self.chunks.documents()}
+        return self._documents
+
+    def is_current(self) -> bool:
+        """False once a newer version has been switched in on disk."""
+        try:
+            latest = Manifest.read(self.path)
+        except Exception:
+            return True  # keep serving what we have; the next load reports the damage
+        return latest is None or latest.version == self.manifest.version
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What one ``update`` did. ``as_json`` is the ``qa index --json`` contract."""
+
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    documents: int
+    chunks: int
+    seconds: float
+    skipped: tuple[IngestError, ...] = field(default=())
+
+    def as_json(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "removed": self.removed,
+                "unchanged": self.unchanged, "documents": self.documents,
+                "chunks": self.chunks, "seconds": round(self.seconds, 3)}
+
+
+def update(corpus: Path, index_dir: Path, *, model: str,
+           load_embedder: Callable[[str], Embedder], rebuild: bool = False,
+           chunker: ChunkerSettings = ChunkerSettings(), progress: bool = False,
+           lock_timeout: float = 600) -> UpdateReport:
+    """Bring ``index_dir`` in line with ``corpus``, embedding only what changed.
+
+    The model is loaded through ``load_embedder`` only when something must be embedded.
+    Files that cannot be read are skipped and listed in the report; a changed file that
+    no longer reads keeps its previously indexed version.
+    """
+    from filelock import FileLock, Timeout
+
+    started = time.perf_counter()
+    if not corpus.is_dir():
+        raise IngestError(str(corpus), "corpus folder does not exist; create it or pass --corpus")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(index_dir / LOCK, timeout=lock_timeout):
+            return _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker,
+                                  progress, started)
+    except Timeout as e:
+        raise IndexLockedError(
+            f"Another `qa index` has held {index_dir / LOCK} for over {lock_timeout:.0f} s. "
+            "Wait for it to finish, then run again."
+        ) from e
+
+
+def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, progress,
+                   started) -> UpdateReport:
+    _clean_stale(index_dir)
+    previous = _read_quietly(index_dir)  # kept on disk for readers still opening it
+    old = None if rebuild else Manifest.read(index_dir)
+    if old is not None and (old.model != model or old.chunker != chunker.as_dict()):
+        what = "model" if old.model != model else "chunker settings"
+        raise IndexMismatchError(
+            f"{index_dir} was built with other {what} ({old.model!r}, {old.chunker}). "
+            "Run `qa index --rebuild` to rebuild it."
+        )
+    old_docs = old.documents if old else {}
+
+    paths = discover(corpus)
+    seen: dict[str, dict] = {}
+    for p in paths:
+        rel = p.relative_to(corpus).as_posix()
+        seen[doc_id_for(rel)] = {"path": rel, "sha256": content_hash(p), "file": p}
+    new = [d for d in seen if d not in old_docs]
+    changed = [d for d in seen if d in old_docs and old_docs[d]["sha256"] != seen[d]["sha256"]]
+    removed = [d for d in old_docs if d not in seen]
+    unchanged = len(seen) - len(new) - len(changed)
+
+    if old is not None and not (new or changed or removed):
+        return UpdateReport(0, 0, 0, unchanged, len(old_docs), old.chunks,
+                            time.perf_counter() - started)
+
+    docs, skipped, failed = [], [], set()
+    for doc_id in _progress(new + changed, progress, "reading"):
+        try:
+            docs.append(load_document(seen[doc_id]["file"], corpus))
+        except IngestError as e:
+            skipped.append(e)
+            failed.add(doc_id)
+    chunked = [(doc, chunk_document(doc, chunker)) for doc in docs]
+
+    embedder = load_embedder(model) if chunked or old is None else None
+    texts = [c.text for _, chunks in chunked for c in chunks]
+    vectors = embedder.embed(texts, progress=progress) if embedder else None
+    dim = embedder.dim if embedder else old.dim
+
+    version = max(previous.version if previous else 0, _latest_version(index_dir)) + 1
+    tmp = index_dir / f"{TMP_PREFIX}{os.getpid()}-{version}"
+    tmp.mkdir()
+    if old is not None:
+        shutil.copyfile(index_dir / old.directory / "chunks.sqlite3", tmp / "chunks.sqlite3")
+        store = FaissStore.load(index_dir / old.directory, old.dim)
+    else:
+        store = FaissStore(dim)
+    db = ChunkStore(tmp, readonly=False)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    documents = dict(old_docs)
+    for doc_id in removed + [d for d in changed if d not in failed]:
+        ids = db.remove(doc_id)
+        store.remove(_ids(ids))
+        documents.pop(doc_id, None)
+    offset = 0
+    for doc, chunks in chunked:
+        ids = db.add(doc, chunks, now)
+        store.add(_ids(ids), vectors[offset:offset + len(chunks)])
+        offset += len(chunks)
+        documents[doc.doc_id] = {"path": doc.path, "sha256": doc.sha256}
+    db.commit()
+    total = db.count()
+    db.close()
+    store.save(tmp)
+
+    files = {name: _describe(tmp / name) for name in sorted(os.listdir(tmp))}
+    for name in files:
+        _fsync(tmp / name)
+    _fsync(tmp)
+    directory = f"v{version:06d}"
+    os.rename(tmp, index_dir / directory)
+    _fsync(index_dir)
+    Manifest(FORMAT_VERSION, version, directory, model, dim, chunker.as_dict(),
+             dict(sorted(documents.items())), files, total, now).write(index_dir)
+    _drop_old_versions(index_dir, keep={directory, previous.directory if previous else ""})
+
+    really_added = sum(1 for d in new if d not in failed)
+    really_updated = sum(1 for d in changed if d not in failed)
+    return UpdateReport(really_added, really_updated, len(removed),
+                        unchanged + (len(changed) - really_updated),
+                        len(documents), total, time.perf_counter() - started, tuple(skipped))
+
+
+def _ids(ids: list[int]):
+    import numpy as np
+
+    return np.asarray(ids, dtype=np.int64)
+
+
+def _progress(items, enabled: bool, desc: str):
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="doc")
+
+
+def _describe(path: Path) -> dict:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def _check_files(version_dir: Path, files: dict[str, dict], *, verify: bool) -> None:
+    for name, expected in files.items():
+        path = version_dir / name
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is missing. Run `qa index --rebuild`.")
+        actual = _describe(path) if verify else {"bytes": path.stat().st_size}
+        for key, value in actual.items():
+            if value != expected[key]:
+                raise IndexCorruptError(
+                    f"{path} is damaged ({key} differs from the manifest). "
+                    "Run `qa index --rebuild`."
+                )
+
+
+def _latest_version(index_dir: Path) -> int:
+    versions = [int(p.name[1:]) for p in index_dir.glob("v[0-9]*") if p.name[1:].isdigit()]
+    return max(versions, default=0)
+
+
+def _read_quietly(index_dir: Path) -> Manifest | None:
+    try:
+        return Manifest.read(index_dir)
+    except (IndexCorruptError, IndexMismatchError):
+        return None
+
+
+def _clean_stale(index_dir: Path) -> None:
+    """Remove what a killed update left behind: temp folders and unswitched versions."""
+    for p in index_dir.glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    manifest = _read_quietly(index_dir)
+    if manifest is None and (index_dir / MANIFEST).exists():
+        return  # damaged: leave every version for `--rebuild` to replace
+    current = manifest.version if manifest else 0
+    for p in index_dir.glob("v[0-9]*"):
+        if p.name[1:].isdigit() and int(p.name[1:]) > current:
+            shutil.rmtree(p)
+
+
+def _drop_old_versions(index_dir: Path, keep: set[str]) -> None:
+    """Keep the current and the previous version; a reader may still be opening the latter."""
+    for p in index_dir.glob("v[0-9]*"):
+        if p.is_dir() and p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder's entries to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from qa.index import LOCK, Index, Manifest, update
+from qa.retrieval import search
+
+
+def build(corpus: Path, index: Path, embedder, **kw):
+    return update(corpus, index, model=embedder.name, load_embedder=lambda _: embedder, **kw)
+
+
+def never_load(_name):
+    raise AssertionError("the model must not be loaded")
+
+
+def write(corpus: Path, name: str, text: str) -> Path:
+    path = corpus / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def all_texts(index_dir: Path) -> str:
+    index = Index.load(index_dir)
+    return "\n".join(text for _, text in index.chunks.iter_chunks())
+
+
+def test_first_build_indexes_the_seed_with_a_self_describing_manifest(seed_corpus, tmp_path,
+                                                                        fake_embedder):
+    report = build(seed_corpus, tmp_path / "index", fake_embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, 0)
+    assert report.documents == 1 and report.chunks > 3
+
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["format"] == 1 and manifest["model"] == "fake" and manifest["dim"] == 64
+    assert manifest["chunker"]["size"] > 0
+    [(doc_id, entry)] = manifest["documents"].items()
+    assert len(entry["sha256"]) == 64
+    assert set(manifest["files"]) == {"vectors.faiss", "chunks.sqlite3"}
+
+    index = Index.load(tmp_path / "index")
+    doc = index.chunks.document(doc_id)
+    chunks = index.chunks.chunks(i for i, _ in index.chunks.iter_chunks())
+    assert len(chunks) == report.chunks == len(index.store)
+    for chunk in chunks.values():
+        assert doc.text[chunk.start:chunk.end] == chunk.text
+    assert "Go back Go back" not in all_texts(tmp_path / "index")
+
+
+def test_incremental_add_unchanged_modify_delete(seed_corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    write(seed_corpus, "a.txt", "Aircraft landed in Almaty.\n\nThe airport reopened.")
+    write(seed_corpus, "sub/b.md", "# Budget\n\nThe budget grew by five percent.")
+
+    report = build(seed_corpus, index_dir, fake_embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (2, 0, 0, 1)
+    embedded = fake_embedder.texts_embedded
+
+    report = update(seed_corpus, index_dir, model="fake", load_embedder=never_load)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 3)
+    assert report.documents == 3
+
+    write(seed_corpus, "a.txt", "Aircraft landed in Astana instead.")
+    report = build(seed_corpus, index_dir, fake_embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 0, 2)
+    assert fake_embedder.texts_embedded - embedded == 1  # only the changed document
+    assert "Astana" in all_texts(index_dir) and "Almaty." not in all_texts(index_dir)
+
+    (seed_corpus / "sub" / "b.md").unlink()
+    report = build(seed_corpus, index_dir, fake_embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 1, 2)
+    index = Index.load(index_dir)
+    hits = search(index, fake_embedder, "budget grew five percent", k=50)
+    assert hits and all("budget" not in h.text for h in hits)
+    assert len(index.store) == index.chunks.count() == report.chunks
+
+
+def test_unreadable_new_file_is_skipped_and_the_rest_indexed(seed_corpus, tmp_path,
+                                                             fake_embedder):
+    (seed_corpus / "broken.txt").write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    report = build(seed_corpus, tmp_path / "index", fake_embedder)
+    assert report.added == 1 and report.documents == 1
+    assert [Path(e.path).name for e in report.skipped] == ["broken.txt"]
+
+
+def test_changed_file_that_no_longer_reads_keeps_its_indexed_version(seed_corpus, tmp_path,
+                                                                      fake_embedder):
+    index_dir = tmp_path / "index"
+    write(seed_corpus, "a.txt", "Original words about Almaty.")
+    build(seed_corpus, index_dir, fake_embedder)
+    (seed_corpus / "a.txt").write_bytes(b"")
+    report = build(seed_corpus, index_dir, fake_embedder)
+    assert report.updated == 0 and len(report.skipped) == 1
+    assert "Original words about Almaty." in all_texts(index_dir)
+
+
+def test_crash_between_writing_and_switching_leaves_the_old_index(seed_corpus, tmp_path,
+                                                                  fake_embedder, monkeypatch):
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    before = Index.load(index_dir).manifest
+
+    write(seed_corpus, "a.txt", "A new document that never makes it.")
+
+    def crash(self, _dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Manifest, "write", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build(seed_corpus, index_dir, fake_embedder)
+    monkeypatch.undo()
+
+    after = Index.load(index_dir)
+    assert after.manifest == before
+    assert "never makes it" not in all_texts(index_dir)
+    orphans = {p.name for p in index_dir.iterdir()} - {"manifest.json", LOCK, before.directory}
+    assert orphans  # the unswitched version is still lying there
+
+    report = build(seed_corpus, index_dir, fake_embedder)
+    assert report.added == 1
+    left = {p.name for p in index_dir.iterdir()}
+    assert not any(name.startswith(".tmp-") for name in left)
+    current = Index.load(index_dir).manifest.directory
+    assert left <= {"manifest.json", LOCK, before.directory, current}
+
+
+def test_a_second_writer_waits_for_the_lock(seed_corpus, tmp_path, fake_embedder):
+    from filelock import FileLock
+
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    lock = FileLock(index_dir / LOCK)
+    lock.acquire()
+    try:
+        with pytest.raises(IndexLockedError, match="Wait for it to finish"):
+            build(seed_corpus, index_dir, fake_embedder, lock_timeout=0.2)
+    finally:
+        lock.release()
+
+    # Two writers at once: both finish, one after the other, and the result is whole.
+    write(seed_corpus, "a.txt", "Another document.")
+    reports = []
+    threads = [threading.Thread(target=lambda: reports.append(build(
+        seed_corpus, index_dir, fake_embedder))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.added for r in reports) == [0, 2]
+    assert Index.load(index_dir).manifest.version == 1
+
+
+def test_lock_of_a_killed_process_does_not_block(seed_corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    pid = os.fork()
+    if pid == 0:  # child: take the lock and die without releasing it
+        from filelock import FileLock
+
+        FileLock(index_dir / LOCK).acquire()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert (index_dir / LOCK).exists() or True
+    started = time.perf_counter()
+    assert build(seed_corpus, index_dir, fake_embedder, lock_timeout=5).added == 1
+    assert time.perf_counter() - started < 5
+
+
+def test_index_built_with_another_model_says_to_rebuild(seed_corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    with pytest.raises(IndexMismatchError, match="qa index --rebuild"):
+        Index.load(index_dir, model="all-MiniLM-L6-v2")
+    with pytest.raises(IndexMismatchError, match="qa index --rebuild"):
+        update(seed_corpus, index_dir, model="other", load_embedder=never_load)
+
+    class Other(type(fake_embedder)):
+        name = "other"
+
+    report = update(seed_corpus, index_dir, model="other", load_embedder=lambda _: Other(),
+                    rebuild=True)
+    assert report.added == 1
+    assert Index.load(index_dir, model="other").manifest.model == "other"
+
+
+def test_format_version_mismatch_says_to_rebuild(seed_corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest["format"] = 999
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        Index.load(index_dir)
+    assert build(seed_corpus, index_dir, fake_embedder, rebuild=True).added == 1
+    Index.load(index_dir)
+
+
+def test_missing_index_says_to_run_qa_index(tmp_path):
+    with pytest.raises(IndexMissingError, match="Run `qa index` first"):
+        Index.load(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "zero", "delete"])
+def test_damaged_files_are_detected(seed_corpus, tmp_path, fake_embedder, damage):
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    target = index_dir / Index.load(index_dir).manifest.directory / "vectors.faiss"
+    size = target.stat().st_size
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[: size // 2])
+    elif damage == "zero":
+        target.write_bytes(b"\0" * size)
+    else:
+        target.unlink()
+    with pytest.raises(IndexCorruptError, match="vectors.faiss"):
+        Index.load(index_dir, verify=True)
+    assert build(seed_corpus, index_dir, fake_embedder, rebuild=True).added == 1
+    Index.load(index_dir, verify=True)
+
+
+def test_reader_follows_new_versions(seed_corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    index = Index.load(index_dir)
+    assert index.is_current()
+    write(seed_corpus, "a.txt", "Fresh news.")
+    build(seed_corpus, index_dir, fake_embedder)
+    assert not index.is_current()
+    assert search(index, fake_embedder, "Security Council", k=1)  # the old version still serves
