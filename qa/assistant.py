@@ -72,10 +72,10 @@ class Assistant:
                       load_embedder=self._load_embedder, rebuild=rebuild, progress=progress)
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
-        from qa.retrieval import Filters, search
+        from qa.retrieval import Filters, check_query, search
 
-        index = self.index
-        return search(index, self.embedder, query, k, filters or Filters())
+        check_query(query, k)
+        return search(self.index, self.embedder, query, k, filters or Filters())
 
     def documents(self) -> list[IndexedDocument]:
         return self.index.chunks.documents()

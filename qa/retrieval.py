@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from qa.embedding import Embedder
     from qa.index import Index
 
-__all__ = ["Filters", "Passage", "search", "MAX_QUERY_CHARS"]
+__all__ = ["Filters", "Passage", "check_query", "search", "MAX_QUERY_CHARS"]
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; the rest would be cut anyway
 
@@ -50,14 +50,20 @@ class Passage:
                 "source": self.source, "start": self.start, "end": self.end, "text": self.text}
 
 
-def search(index: Index, embedder: Embedder, query: str, k: int = 5,
-           filters: Filters = Filters()) -> list[Passage]:
-    """The ``k`` passages closest in meaning to ``query``, best first."""
+def check_query(query: str, k: int = 1) -> str:
+    """The query stripped, or an error when there is nothing to search for."""
     query = query.strip()
     if not query:
         raise InvalidInputError("The query is empty. Type some words to search for.")
     if k < 1:
         raise InvalidInputError(f"Invalid k {k}. Ask for at least 1 result.")
+    return query
+
+
+def search(index: Index, embedder: Embedder, query: str, k: int = 5,
+           filters: Filters = Filters()) -> list[Passage]:
+    """The ``k`` passages closest in meaning to ``query``, best first."""
+    query = check_query(query, k)
     allowed = index.chunks.chunk_ids(since=filters.since, until=filters.until,
                                      sources=filters.sources,
                                      doc_ids=filters.doc_ids) if filters else None
