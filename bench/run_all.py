@@ -1,0 +1,13 @@
+"""Run every benchmark script in turn; each rewrites its own section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+for script in sorted(HERE.glob("bench_*.py")):
+    print(f"== {script.name}", flush=True)
+    subprocess.run([sys.executable, str(script)], check=True)
