@@ -7,17 +7,22 @@ query needs it, and picks up a new index version as soon as one is switched in.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.config import Settings
-from qa.errors import NotFoundError
+from qa.errors import NotFoundError, ReadOnlyError
 
 if TYPE_CHECKING:
+    from qa.answer import Answer
     from qa.chunkstore import IndexedDocument
     from qa.documents import Document
     from qa.embedding import Embedder
-    from qa.index import Index, UpdateReport
+    from qa.index import Index, Progress, UpdateReport
+    from qa.quotes import Quotation
     from qa.retrieval import Filters, Passage
+    from qa.verify import Verdict
 
 __all__ = ["Assistant"]
 
@@ -64,21 +69,74 @@ class Assistant:
 
     # -- operations ------------------------------------------------------------------
 
-    def update(self, *, rebuild: bool = False, progress: bool = False) -> UpdateReport:
-        """Bring the index in line with the corpus folder."""
+    def update(self, *, rebuild: bool = False, progress: bool = False,
+               on_progress: Progress | None = None) -> UpdateReport:
+        """Bring the index in line with the corpus folder.
+
+        Readers keep using the previous version until the new one is switched in.
+        """
         from qa.index import update
 
         return update(self.settings.corpus, self.settings.index, model=self.settings.model,
-                      load_embedder=self._load_embedder, rebuild=rebuild, progress=progress)
+                      load_embedder=self._load_embedder, rebuild=rebuild, progress=progress,
+                      on_progress=on_progress)
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+    def add_file(self, name: str, data: bytes, *, overwrite: bool = False) -> Path:
+        """Save an uploaded file into the corpus (run ``update`` to index it)."""
+        from qa.uploads import save_upload
+
+        self._check_writable("add documents")
+        return save_upload(self.settings.corpus, name, data, overwrite=overwrite).path
+
+    def delete_document(self, doc_id: str) -> None:
+        """Delete a document's file from the corpus (run ``update`` to drop it)."""
+        from qa.uploads import delete_file
+
+        self._check_writable("delete documents")
+        delete_file(self.settings.corpus, self.document(doc_id).path)
+
+    def _check_writable(self, action: str) -> None:
+        if self.settings.read_only:
+            raise ReadOnlyError(f"This deployment is read-only; it cannot {action}. "
+                                "Unset QA_READ_ONLY to allow changes.")
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None,
+               mode: str = "hybrid") -> list[Passage]:
+        """Passages for ``query``: ``hybrid`` (default), ``dense`` or ``bm25``."""
         from qa.retrieval import Filters, check_query, search
 
         check_query(query, k)
-        return search(self.index, self.embedder, query, k, filters or Filters())
+        index = self.index  # first: a model mismatch is reported before loading the model
+        embedder = None if mode == "bm25" else self.embedder  # BM25 needs no model
+        return search(index, embedder, query, k, filters or Filters(), mode=mode)
+
+    def answer(self, question: str, history: Sequence[Answer] = (),
+               filters: Filters | None = None, max_sentences: int = 3) -> Answer:
+        """An extractive answer with citations, or an abstention; see ``qa.answer.answer``."""
+        from qa.answer import answer
+        from qa.retrieval import Filters, check_query
+
+        check_query(question)  # an empty question should not wait for the model
+        return answer(self.index, self.embedder, question, history, filters or Filters(),
+                      max_sentences)
 
     def documents(self) -> list[IndexedDocument]:
         return self.index.chunks.documents()
+
+    def verify(self, quote: str, speaker: str | None = None) -> Verdict:
+        """Check a quote against the documents; see ``qa.verify.verify``."""
+        from qa.verify import verify
+
+        return verify(self.index, self.embedder, quote, speaker)
+
+    def quotations(self, speaker: str | None = None) -> list[Quotation]:
+        """Every direct quotation in the corpus, or those whose speaker matches ``speaker``."""
+        from qa.quotes import same_speaker
+
+        found = self.index.chunks.quotations()
+        if speaker:
+            found = [q for q in found if q.speaker and same_speaker(speaker, q.speaker)]
+        return found
 
     def document(self, doc_id: str) -> Document:
         """A stored document by id, unique id prefix, or corpus-relative path."""

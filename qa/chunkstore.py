@@ -1,4 +1,4 @@
-"""The chunk store: documents' stored text, metadata and chunk offsets, in SQLite.
+"""The chunk store: documents' stored text, metadata, chunk offsets and quotations, in SQLite.
 
 A chunk's id is its row id. It is never reused, and it is also the chunk's id in the
 vector store and the lexical index.
@@ -14,9 +14,10 @@ from pathlib import Path
 
 from qa.chunking import Chunk
 from qa.documents import Document
-from qa.errors import IndexCorruptError
+from qa.errors import IndexCorruptError, IndexMismatchError
+from qa.quotes import Quotation
 
-__all__ = ["ChunkStore", "IndexedDocument"]
+__all__ = ["ChunkStore", "IndexedDocument", "QUOTES_VERSION"]
 
 FILENAME = "chunks.sqlite3"
 
@@ -32,7 +33,18 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS quotations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    speaker TEXT, cue TEXT, cue_phrase TEXT, direct_quote INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quotations_doc ON quotations(doc_id);
 """
+
+# Bumped whenever quote extraction changes: a writable store re-extracts on opening,
+# so the next `qa index` brings every document's quotations up to date.
+QUOTES_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ class ChunkStore:
             else:
                 self._db = sqlite3.connect(file)
                 self._db.executescript(_SCHEMA)
+                self._refresh_quotations()
         except sqlite3.DatabaseError as e:
             raise IndexCorruptError(f"{file} is damaged ({e}). Run `qa index --rebuild`.") from e
 
@@ -93,12 +106,38 @@ class ChunkStore:
                 (c.doc_id, c.start, c.end, c.text),
             )
             ids.append(int(cur.lastrowid))
+        self._add_quotations(doc)
         return ids
+
+    def _add_quotations(self, doc: Document) -> None:
+        from qa.quotes import extract_quotations
+
+        self._db.executemany(
+            'INSERT INTO quotations (doc_id, start, "end", text, speaker, cue, cue_phrase, '
+            "direct_quote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(q.doc_id, q.start, q.end, q.text, q.speaker, q.cue, q.cue_phrase,
+              int(q.direct_quote)) for q in extract_quotations(doc)],
+        )
+
+    def _refresh_quotations(self) -> None:
+        """Extract every stored document's quotations again if the rules have changed
+        since they were stored (or the store predates quotations)."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version == QUOTES_VERSION:
+            return
+        self._db.execute("DELETE FROM quotations")
+        for (doc_id,) in self._db.execute("SELECT doc_id FROM documents").fetchall():
+            doc = self.document(doc_id)
+            assert doc is not None
+            self._add_quotations(doc)
+        self._db.execute(f"PRAGMA user_version = {QUOTES_VERSION}")
+        self._db.commit()
 
     def remove(self, doc_id: str) -> list[int]:
         """Delete a document and its chunks; return the deleted chunks' ids."""
         ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
         self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self._db.execute("DELETE FROM quotations WHERE doc_id = ?", (doc_id,))
         self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return ids
 
@@ -136,6 +175,27 @@ class ChunkStore:
             ):
                 found[row[0]] = Chunk(*row[1:])
         return found
+
+    def quotations(self, doc_id: str | None = None) -> list[Quotation]:
+        """Direct quotations found at index time, oldest document first, in text order."""
+        sql = ('SELECT q.doc_id, q.start, q."end", q.text, q.speaker, q.cue, q.cue_phrase, '
+               "q.direct_quote FROM quotations q JOIN documents d ON d.doc_id = q.doc_id")
+        args: tuple = ()
+        if doc_id is not None:
+            sql += " WHERE q.doc_id = ?"
+            args = (doc_id,)
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        try:
+            rows = self._db.execute(sql + " ORDER BY d.date IS NULL, d.date, d.path, q.start",
+                                    args).fetchall()
+        except sqlite3.OperationalError:
+            version = None
+        if version != QUOTES_VERSION:
+            raise IndexMismatchError(
+                "This index holds no quotations or ones from an older qa. "
+                "Run `qa index --rebuild` to extract them."
+            )
+        return [Quotation(*row[:7], direct_quote=bool(row[7])) for row in rows]
 
     def iter_chunks(self) -> Iterator[tuple[int, str]]:
         """Every ``(id, text)`` in id order."""

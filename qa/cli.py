@@ -50,6 +50,33 @@ def _assistant(corpus, index_dir, model, fp32):
                                       precision="fp32" if fp32 else None))
 
 
+def _filter_options(f: Callable) -> Callable:
+    """Options that restrict which documents may answer (search, ask, chat)."""
+    options = [
+        click.option("--since", metavar="YYYY-MM-DD",
+                     help="Only documents dated on or after this day."),
+        click.option("--until", metavar="YYYY-MM-DD",
+                     help="Only documents dated on or before this day."),
+        click.option("--source", "sources", multiple=True,
+                     help="Only documents from this source (repeatable)."),
+        click.option("--doc", "doc_ids", multiple=True,
+                     help="Only this document: id, unique id prefix or path (repeatable)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _filters(qa, since, until, sources, doc_ids):
+    """Checked filters; --doc accepts whatever `qa show` accepts."""
+    from qa.answer import make_filters
+
+    filters = make_filters(since, until, sources)  # check the dates before loading anything
+    if doc_ids:
+        filters = make_filters(since, until, sources, [qa.document(d).doc_id for d in doc_ids])
+    return filters
+
+
 def _emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -94,7 +121,8 @@ def index(rebuild, corpus, index_dir, model, fp32, as_json):
 @click.argument("query")
 @click.option("-k", "k", default=5, show_default=True, help="Number of passages.")
 @_common
-def search(query, k, corpus, index_dir, model, fp32, as_json):
+@_filter_options
+def search(query, k, corpus, index_dir, model, fp32, as_json, since, until, sources, doc_ids):
     """Show the passages that best match QUERY.
 
     \b
@@ -103,7 +131,7 @@ def search(query, k, corpus, index_dir, model, fp32, as_json):
       qa search Almaty -k 3 --json
     """
     qa = _assistant(corpus, index_dir, model, fp32)
-    passages = qa.search(query, k)
+    passages = qa.search(query, k, _filters(qa, since, until, sources, doc_ids))
     if as_json:
         _emit({"query": query, "results": [p.as_json() for p in passages]})
         return
@@ -149,6 +177,273 @@ def show(doc_id, corpus, index_dir, model, fp32, as_json):
         return
     click.echo(f"{doc.title}\n{doc.date or 'undated'} · {doc.source or doc.path}\n")
     click.echo(doc.text)
+
+
+@cli.command("eval")
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(["bm25", "dense", "hybrid"]), default="hybrid",
+              show_default=True, help="Retrieval to measure.")
+@click.option("--split", default="test", show_default=True,
+              help="Which qrels/<split>.tsv to score.")
+@click.option("--limit", type=click.IntRange(min=1), help="Score only the first N queries.")
+@click.option("--workdir", type=click.Path(path_type=Path),
+              help="Where the corpus files and index are cached between runs "
+                   "[default ~/.cache/qa-eval/<dataset name>].")
+@click.option("--model", envvar="QA_MODEL",
+              help="Embedding model name or local path [env QA_MODEL; default "
+                   "the packaged all-MiniLM-L6-v2].")
+@click.option("--fp32", is_flag=True, help="Run the model in float32 even where bfloat16 is fast.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def eval_command(dataset_dir, mode, split, limit, workdir, model, fp32, as_json):
+    """Measure retrieval on a BEIR dataset with the app's own indexing and search.
+
+    \b
+    DATASET_DIR holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv. The corpus
+    is indexed once into the work folder; later runs reuse that index. Reports
+    nDCG@10, recall@10, recall@100 and MRR@10 over the judged queries.
+
+    \b
+    Examples:
+      qa eval ~/data/scifact
+      qa eval ~/data/scifact --mode bm25 --json
+      qa eval ~/data/scifact --split train --limit 100
+    """
+    from qa.embedding import DEFAULT_MODEL
+    from qa.eval import evaluate
+
+    result = evaluate(dataset_dir, mode=mode, split=split, limit=limit, workdir=workdir,
+                      model=model or DEFAULT_MODEL, precision="fp32" if fp32 else "auto",
+                      progress=sys.stderr.isatty())
+    if as_json:
+        _emit(result.as_json())
+        return
+    click.echo(f"{'mode':8} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6} {'MRR@10':>7} "
+               f"{'queries':>7} {'docs':>7} {'p50 ms':>7} {'p95 ms':>7}")
+    click.echo(f"{result.mode:8} {result.ndcg10:8.3f} {result.recall10:6.3f} "
+               f"{result.recall100:6.3f} {result.mrr10:7.3f} {result.queries:7} "
+               f"{result.documents:7} {result.query_ms_p50:7.1f} {result.query_ms_p95:7.1f}")
+    click.echo(f"index update: {result.index_seconds:.1f} s")
+
+
+VERDICT_COLOURS = {"verbatim": "green", "altered": "yellow", "paraphrase": "cyan",
+                   "not_found": "red", "misattributed": "magenta"}
+
+
+@cli.command()
+@click.argument("quote", required=False)
+@click.option("--speaker", help="Who the quote is attributed to; checked against the source.")
+@click.option("--file", "batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of quotes to check, header row quote,speaker (speaker optional).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --file: write the report as CSV here.")
+@_common
+def verify(quote, speaker, batch, out, corpus, index_dir, model, fp32, as_json):
+    """Check QUOTE against the documents: verbatim, altered, paraphrase, not found or
+    misattributed, with the source passage, its offsets and every word that differs.
+
+    \b
+    "..." , "…" or "[...]" in the quote mark words left out on purpose.
+    Not found means not in these documents, never that it was not said.
+
+    \b
+    Examples:
+      qa verify "Together we will definitely win." --speaker Tokayev
+      qa verify "we need to conduct a counter-terrorist operation [...] I head up" --json
+      qa verify --file quotes.csv --out report.csv
+    """
+    from qa.errors import InvalidInputError
+
+    if (quote is None) == (batch is None):
+        raise InvalidInputError("Give either a QUOTE or --file quotes.csv, not both or neither."
+                                " See `qa verify --help`.")
+    if out is not None and batch is None:
+        raise InvalidInputError("--out writes the report of a batch. Use it with --file.")
+    qa = _assistant(corpus, index_dir, model, fp32)
+    if batch is None:
+        verdict = qa.verify(quote, speaker)
+        if as_json:
+            _emit(verdict.as_json())
+        else:
+            _echo_verdict(verdict, speaker)
+        return
+    _verify_batch(qa, batch, out, as_json)
+
+
+def _verify_batch(qa, batch: Path, out: Path | None, as_json: bool) -> None:
+    import csv
+    from collections import Counter
+
+    from tqdm import tqdm
+
+    from qa.verify import REPORT_COLUMNS, read_batch, report_row
+
+    rows = read_batch(batch)
+    verdicts = [qa.verify(q, s) for q, s in tqdm(rows, desc="verifying", unit="quote",
+                                                 file=sys.stderr)]
+    if out is not None:
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=REPORT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(report_row(v, s) for v, (_, s) in zip(verdicts, rows, strict=True))
+    if as_json:
+        _emit({"results": [v.as_json() for v in verdicts]})
+        return
+    for number, v in enumerate(verdicts, 1):
+        where = f"{v.match.doc_id} {v.match.start}-{v.match.end}" if v.match else ""
+        colour = VERDICT_COLOURS[v.verdict]
+        click.echo(f"{number:4}. {click.style(f'{v.verdict:13}', fg=colour, bold=True)} "
+                   f"{v.score:.3f}  {click.unstyle(v.quote)[:60]!r} {where}")
+    counts = Counter(v.verdict for v in verdicts)
+    click.echo(", ".join(f"{counts[k]} {k}" for k in VERDICT_COLOURS if counts[k])
+               + (f"; report written to {out}" if out else ""))
+
+
+def _echo_verdict(v, speaker: str | None) -> None:
+    colour = VERDICT_COLOURS[v.verdict]
+    label = v.verdict.replace("_", " ").upper()
+    flag = "  MEANING CHANGED" if v.meaning_changed else ""
+    click.echo(click.style(f"{label}{flag}", fg=colour, bold=True) + f"  (score {v.score:.3f})")
+    click.echo(v.message)
+    if v.match is None:
+        return
+    m = v.match
+    click.echo(f"\nSource: {m.title} ({m.date or 'undated'}) · {m.path} · "
+               f"{m.doc_id} {m.start}-{m.end}")
+    click.echo("  …" + v.context_before[-120:].replace("\n", " ")
+               + click.style(m.text.replace("\n", " "), bold=True, underline=True)
+               + v.context_after[:120].replace("\n", " ") + "…")
+    if v.differences:
+        click.echo("\nDifferences (quote / source):")
+        for d in v.differences:
+            click.echo(f"  {d.op:8} “{d.quote}” / “{d.source}”")
+    if v.direct_quote:
+        click.echo(f"\nSpeaker: {v.speaker or 'not named'} (direct quote; cue: “{v.cue}”)")
+    else:
+        click.echo("\nSpeaker: none (narration, not a direct quote)")
+
+
+@cli.command()
+@click.option("--speaker", help="Only quotations by this person (a surname is enough).")
+@_common
+def quotes(speaker, corpus, index_dir, model, fp32, as_json):
+    """List every direct quotation in the corpus with its speaker, date and citation.
+
+    \b
+    Speakers named as "the Head of State" or "he" are resolved to the person the
+    document names when the text makes it unambiguous.
+
+    \b
+    Examples:
+      qa quotes
+      qa quotes --speaker Tokayev --json
+    """
+    qa = _assistant(corpus, index_dir, model, fp32)
+    found = qa.quotations(speaker)
+    docs = {d.doc_id: d for d in qa.documents()}
+    if as_json:
+        _emit({"quotations": [{**q.as_json(), "date": docs[q.doc_id].date,
+                               "path": docs[q.doc_id].path, "title": docs[q.doc_id].title}
+                              for q in found]})
+        return
+    for q in found:
+        d = docs[q.doc_id]
+        click.echo(f"{click.style(q.speaker or 'unattributed', bold=True)} · {d.date or 'undated'}"
+                   f" · {d.path} {q.doc_id} {q.start}-{q.end}" + (f" · “{q.cue_phrase}”"
+                                                                   if q.cue_phrase else ""))
+        click.echo(click.wrap_text(f"“{q.text}”", width=100, initial_indent="    ",
+                                   subsequent_indent="    ", preserve_paragraphs=True))
+    click.echo(f"{len(found)} quotations")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-n", "--max-sentences", default=3, show_default=True,
+              type=click.IntRange(min=1), help="At most this many sentences in the answer.")
+@_common
+@_filter_options
+def ask(question, max_sentences, corpus, index_dir, model, fp32, as_json, since, until,
+        sources, doc_ids):
+    """Answer QUESTION with sentences quoted verbatim from the documents, each cited.
+
+    \b
+    The answer only ever contains the documents' own sentences, each followed by [n];
+    citation n gives the document and the sentence's exact character offsets in its
+    stored text (`qa show DOC_ID`). When no sentence answers the question well enough,
+    qa says so and lists the closest passages instead.
+
+    \b
+    Examples:
+      qa ask "Which allies did Kazakhstan ask for assistance?"
+      qa ask "What happened at the Almaty airport?" --json
+      qa ask "Where was the session held?" --since 2022-01-01 --until 2022-01-31
+    """
+    qa = _assistant(corpus, index_dir, model, fp32)
+    filters = _filters(qa, since, until, sources, doc_ids)
+    result = qa.answer(question, filters=filters, max_sentences=max_sentences)
+    if as_json:
+        _emit(result.as_json())
+    else:
+        _echo_answer(result)
+
+
+@cli.command()
+@click.option("-n", "--max-sentences", default=3, show_default=True,
+              type=click.IntRange(min=1), help="At most this many sentences per answer.")
+@_common
+@_filter_options
+def chat(max_sentences, corpus, index_dir, model, fp32, as_json, since, until, sources,
+         doc_ids):
+    """Ask questions one per line; follow-ups ("What else did he say?") use the conversation.
+
+    \b
+    Reads questions from the terminal (or piped stdin) until end of input or `exit`.
+    Each answer is printed as `qa ask` prints it; with --json, one JSON object per line.
+
+    \b
+    Examples:
+      qa chat
+      printf 'Who attended the meeting?\\nWhat did they discuss?\\n' | qa chat --json
+    """
+    qa = _assistant(corpus, index_dir, model, fp32)
+    filters = _filters(qa, since, until, sources, doc_ids)
+    stdin = click.get_text_stream("stdin")
+    interactive = stdin.isatty()
+    history: list = []
+    while True:
+        if interactive:
+            click.echo("> ", nl=False)
+        line = stdin.readline()
+        if not line or line.strip().lower() in ("exit", "quit"):
+            break
+        if not line.strip():
+            continue
+        try:
+            result = qa.answer(line.strip(), history, filters, max_sentences)
+        except QAError as e:  # one bad question should not end the conversation
+            click.echo(f"Error: {e}", err=True)
+            continue
+        history.append(result)
+        if as_json:
+            click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        else:
+            _echo_answer(result)
+            click.echo()
+
+
+def _echo_answer(result) -> None:
+    click.echo(click.wrap_text(result.answer, width=100, preserve_paragraphs=True))
+    if result.citations:
+        click.echo()
+    for c in result.citations:
+        click.echo(f"[{c.n}] {c.title} ({c.date or 'undated'}) {c.doc_id} "
+                   f"chars {c.start}-{c.end}")
+    if result.abstained and result.related:
+        click.echo("\nClosest passages:")
+        for p in result.related:
+            click.echo(f"{p.rank}. {p.title} ({p.date or 'undated'}) {p.doc_id} "
+                       f"{p.start}-{p.end}")
+            click.echo(click.wrap_text(p.text, width=100, initial_indent="   ",
+                                       subsequent_indent="   ", preserve_paragraphs=True))
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ Layout of ``index/``::
     v000007/            the version the manifest names
         vectors.faiss   normalised chunk vectors under chunk ids
         chunks.sqlite3  documents' stored text and metadata, chunk offsets
+        bm25/           the lexical (BM25) index over the same chunk ids
     .lock               held by the one process that is updating
 
 An update writes a complete new version into a temporary folder, renames it to the
@@ -36,6 +37,8 @@ from qa.errors import (
     IndexMissingError,
     IngestError,
 )
+from qa.lexical import DIRNAME as LEXICAL_DIR
+from qa.lexical import LexicalIndex
 from qa.store import FaissStore
 
 if TYPE_CHECKING:
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "Index", "Manifest", "UpdateReport", "update"]
 
 FORMAT_VERSION = 1
+Progress = Callable[[str, int, int], None]
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
@@ -60,7 +64,7 @@ class Manifest:
     dim: int
     chunker: dict
     documents: dict[str, dict]  # doc_id -> {"path": ..., "sha256": ...}
-    files: dict[str, dict]  # file name -> {"bytes": ..., "sha256": ...}
+    files: dict[str, dict]  # posix path in the version -> {"bytes": ..., "sha256": ...}
     chunks: int
     created: str
 
@@ -97,11 +101,12 @@ class Index:
     """A loaded, read-only version of the index."""
 
     def __init__(self, path: Path, manifest: Manifest, store: FaissStore,
-                 chunks: ChunkStore) -> None:
+                 chunks: ChunkStore, lexical: LexicalIndex | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.store = store
         self.chunks = chunks
+        self._lexical = lexical
         self._documents: dict[str, IndexedDocument] | None = None
 
     @classmethod
@@ -123,8 +128,22 @@ class Index:
             )
         version_dir = path / manifest.directory
         _check_files(version_dir, manifest.files, verify=verify)
+        # Versions written before the lexical index existed load without one; the next
+        # `qa index` adds it without re-embedding anything.
+        lexical = (LexicalIndex.load(version_dir, mmap=True)
+                   if _has_lexical(manifest) else None)
         return cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
-                   ChunkStore(version_dir, readonly=True))
+                   ChunkStore(version_dir, readonly=True), lexical)
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index over the same chunk ids as ``store``."""
+        if self._lexical is None:
+            raise IndexMismatchError(
+                f"{self.path} has no lexical index (built by an older qa). "
+                "Run `qa index` to add it."
+            )
+        return self._lexical
 
     def documents_by_id(self) -> dict[str, IndexedDocument]:
         if self._documents is None:
@@ -162,12 +181,17 @@ class UpdateReport:
 def update(corpus: Path, index_dir: Path, *, model: str,
            load_embedder: Callable[[str], Embedder], rebuild: bool = False,
            chunker: ChunkerSettings = ChunkerSettings(), progress: bool = False,
-           lock_timeout: float = 600) -> UpdateReport:
+           on_progress: Progress | None = None, lock_timeout: float = 600) -> UpdateReport:
     """Bring ``index_dir`` in line with ``corpus``, embedding only what changed.
 
     The model is loaded through ``load_embedder`` only when something must be embedded.
     Files that cannot be read are skipped and listed in the report; a changed file that
     no longer reads keeps its previously indexed version.
+
+    Args:
+        progress: show progress bars on the terminal.
+        on_progress: called as ``on_progress(stage, done, total)`` while documents are
+            read and chunks embedded, for progress shown elsewhere (the page).
     """
     from filelock import FileLock, Timeout
 
@@ -178,7 +202,7 @@ def update(corpus: Path, index_dir: Path, *, model: str,
     try:
         with FileLock(index_dir / LOCK, timeout=lock_timeout):
             return _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker,
-                                  progress, started)
+                                  progress, on_progress, started)
     except Timeout as e:
         raise IndexLockedError(
             f"Another `qa index` has held {index_dir / LOCK} for over {lock_timeout:.0f} s. "
@@ -187,7 +211,7 @@ def update(corpus: Path, index_dir: Path, *, model: str,
 
 
 def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, progress,
-                   started) -> UpdateReport:
+                   on_progress, started) -> UpdateReport:
     _clean_stale(index_dir)
     previous = _read_quietly(index_dir)  # kept on disk for readers still opening it
     old = None if rebuild else Manifest.read(index_dir)
@@ -209,12 +233,15 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     removed = [d for d in old_docs if d not in seen]
     unchanged = len(seen) - len(new) - len(changed)
 
-    if old is not None and not (new or changed or removed):
+    if old is not None and not (new or changed or removed) and _has_lexical(old):
         return UpdateReport(0, 0, 0, unchanged, len(old_docs), old.chunks,
                             time.perf_counter() - started)
 
     docs, skipped, failed = [], [], set()
-    for doc_id in _progress(new + changed, progress, "reading"):
+    to_read = new + changed
+    for done, doc_id in enumerate(_progress(to_read, progress, "reading"), 1):
+        if on_progress:
+            on_progress("Reading documents", done, len(to_read))
         try:
             docs.append(load_document(seen[doc_id]["file"], corpus))
         except IngestError as e:
@@ -224,7 +251,7 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
 
     embedder = load_embedder(model) if chunked or old is None else None
     texts = [c.text for _, chunks in chunked for c in chunks]
-    vectors = embedder.embed(texts, progress=progress) if embedder else None
+    vectors = _embed(embedder, texts, progress, on_progress) if embedder else None
     dim = embedder.dim if embedder else old.dim
 
     version = max(previous.version if previous else 0, _latest_version(index_dir)) + 1
@@ -250,13 +277,18 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         documents[doc.doc_id] = {"path": doc.path, "sha256": doc.sha256}
     db.commit()
     total = db.count()
+    # bm25s cannot add or remove documents, so the lexical index is rebuilt from every
+    # chunk; that takes seconds where re-embedding would take minutes.
+    LexicalIndex.build(db.iter_chunks()).save(tmp)
     db.close()
     store.save(tmp)
 
-    files = {name: _describe(tmp / name) for name in sorted(os.listdir(tmp))}
+    files = {path.relative_to(tmp).as_posix(): _describe(path)
+             for path in sorted(tmp.rglob("*")) if path.is_file()}
     for name in files:
         _fsync(tmp / name)
-    _fsync(tmp)
+    for folder in sorted({(tmp / name).parent for name in files}, reverse=True):
+        _fsync(folder)
     directory = f"v{version:06d}"
     os.rename(tmp, index_dir / directory)
     _fsync(index_dir)
@@ -271,10 +303,29 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
                         len(documents), total, time.perf_counter() - started, tuple(skipped))
 
 
+def _has_lexical(manifest: Manifest) -> bool:
+    return any(name.startswith(f"{LEXICAL_DIR}/") for name in manifest.files)
+
+
 def _ids(ids: list[int]):
     import numpy as np
 
     return np.asarray(ids, dtype=np.int64)
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: bool,
+           on_progress: Progress | None):
+    """All vectors for ``texts``; in slices when someone is watching the progress."""
+    import numpy as np
+
+    if on_progress is None or not texts:
+        return embedder.embed(texts, progress=progress)
+    step = 256
+    parts = []
+    for start in range(0, len(texts), step):
+        parts.append(embedder.embed(texts[start:start + step], progress=progress))
+        on_progress("Embedding chunks", min(start + step, len(texts)), len(texts))
+    return np.concatenate(parts)
 
 
 def _progress(items, enabled: bool, desc: str):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["highlight", "context_window"]
+__all__ = ["context_window", "escape_markdown", "highlight"]
 
 
 def context_window(text: str, start: int, end: int, radius: int = 400) -> tuple[int, int]:
@@ -36,3 +36,11 @@ def highlight(text: str, start: int, end: int, radius: int = 400) -> str:
     tail = " …" if hi < len(text) else ""
     body = f"{lead}{before}<mark>{marked}</mark>{after}{tail}".replace("\n", "<br>")
     return f'<div class="qa-passage">{body}</div>'
+
+
+_MD_SPECIAL = set("\\`*_{}()#+-.!|<>~$:")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every Markdown and HTML character backslash-escaped, for st.markdown."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)

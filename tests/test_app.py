@@ -1,4 +1,4 @@
-"""The page through Streamlit's AppTest, on the real model and index."""
+"""The page through Streamlit's AppTest, on the real model and a real index of the seed."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ def page_env(tmp_path, seed_corpus, monkeypatch, real_embedder):
 
     from qa.index import update
 
+    (seed_corpus / "evil.html").write_text(
+        "<html><body><h1>Hostile page</h1><p>Hostile text about the CSTO appeal "
+        "&lt;script&gt;window.pwned=1&lt;/script&gt; and <b>more</b>.</p></body></html>")
     update(seed_corpus, tmp_path / "index", model=real_embedder.name,
            load_embedder=lambda _: real_embedder)
     monkeypatch.setenv("QA_CORPUS", str(seed_corpus))
@@ -24,7 +27,7 @@ def page_env(tmp_path, seed_corpus, monkeypatch, real_embedder):
     st.cache_resource.clear()
 
 
-def run(**query):
+def start():
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=120)
@@ -33,15 +36,76 @@ def run(**query):
     return at
 
 
-def test_page_lists_documents_and_searches(page_env):
-    at = run()
-    assert "1 documents" in at.caption[0].value
-    assert any("Security Council" in m.value for m in at.sidebar.markdown)
-    at.text_input[0].input("asking the Collective Security Treaty allies for help").run()
-    assert not at.exception
-    first = at.markdown[0].value
-    assert "President Kassym-Jomart Tokayev" in first and "characters" in first
-    assert "CSTO" in at.text[0].value
+def ask(at, question):
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_ask_answers_with_an_expandable_citation(page_env):
+    at = ask(start(), "Which allies did Kazakhstan ask for assistance?")
+    answer = at.chat_message[1].markdown[0].value
+    assert "CSTO" in answer and "[1]" in answer
+    [first, *_] = at.chat_message[1].expander
+    assert first.label.startswith("[1] President Kassym-Jomart Tokayev")
+    assert "<mark>" in first.markdown[0].value and "CSTO" in first.markdown[0].value
+
+
+def test_follow_up_keeps_the_conversation(page_env):
+    at = ask(start(), "Which allies did Kazakhstan ask for assistance?")
+    at = ask(at, "What else did he say about them?")
+    assert len(at.chat_message) == 4
+    assert at.chat_message[0].markdown[0].value.startswith("Which allies")
+    assert at.chat_message[2].markdown[0].value.startswith("What else")
+
+
+def test_off_topic_question_abstains_distinctly(page_env):
+    at = ask(start(), "Who won the 2018 football World Cup?")
+    assert at.chat_message[1].warning, "an abstention is shown as a warning"
+    assert not at.chat_message[1].markdown or "[1]" not in at.chat_message[1].markdown[0].value
+
+
+def test_document_filter_restricts_answers(page_env):
+    at = start()
+    seed = next(o for o in at.sidebar.multiselect[1].options if "Security Council" in o)
+    at.sidebar.multiselect[1].set_value([seed_id(at, seed)]).run()
+    at = ask(at, "What did the hostile page say?")
+    for exp in at.chat_message[1].expander:
+        assert "Hostile" not in exp.label
+
+
+def seed_id(at, label):
+    from qa.assistant import Assistant
+
+    return next(d.doc_id for d in Assistant().documents() if label.startswith(d.title))
+
+
+def test_verify_shows_a_verdict(page_env):
+    at = start()
+    at.text_area[0].input("I head up the counter-terrorism command.")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert "I head up the counter-terrorism command" in "".join(m.value for m in at.markdown)
+
+
+def test_document_text_is_escaped(page_env):
+    at = ask(start(), "What did the hostile page say about the CSTO appeal?")
+    html = "".join(m.value for m in at.markdown)
+    assert "<script>" not in html
+
+
+def test_date_filter_restricts_answers(page_env):
+    from datetime import date
+
+    at = start()
+    at.sidebar.date_input(key="since").set_value(date(2022, 1, 7)).run()
+    at = ask(at, "Which allies did Kazakhstan ask for assistance?")
+    assert at.chat_message[1].warning  # the only dated document is before the range
+
+
+def test_library_lists_documents(page_env):
+    at = start()
+    assert at.metric[0].value == "2"
 
 
 def test_page_without_index_says_what_to_do(tmp_path, monkeypatch):
@@ -49,6 +113,58 @@ def test_page_without_index_says_what_to_do(tmp_path, monkeypatch):
 
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "none"))
     st.cache_resource.clear()
-    at = run()
+    at = start()
     assert "Run `qa index` first" in at.error[0].value
     st.cache_resource.clear()
+
+
+def test_upload_indexes_new_documents_and_reports_bad_ones(page_env, seed_corpus):
+    at = start()
+    at.file_uploader[0].set_value([
+        ("wheat.txt", b"Wheat harvest\n\nMarch 3, 2023\n\nThe wheat harvest in Kostanay "
+                      b"reached nineteen million tonnes.\n", "text/plain"),
+        ("../evil.txt", b"escape attempt", "text/plain"),
+        ("tool.exe", b"MZ", "application/octet-stream"),
+    ])
+    at.button(key="FormSubmitter:upload-Add to the corpus").click().run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "folders are not allowed" in errors and "Unsupported file type" in errors
+    assert "1 added" in at.success[0].value
+    assert (seed_corpus / "wheat.txt").exists()
+    assert not (seed_corpus.parent / "evil.txt").exists()
+    at = ask(at, "How large was the wheat harvest in Kostanay?")
+    assert "nineteen million tonnes" in at.chat_message[1].markdown[0].value
+
+
+def test_delete_needs_confirmation(page_env, seed_corpus):
+    at = start()
+    options = at.selectbox(key="delete_doc").options
+    at.selectbox(key="delete_doc").select_index(
+        next(i for i, o in enumerate(options) if "Hostile" in o)).run()
+    delete = next(b for b in at.button if b.label == "Delete")
+    assert delete.disabled
+    at.checkbox(key="delete_ok").check().run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert not at.exception, at.exception
+    assert "1 removed" in at.success[0].value
+    assert not (seed_corpus / "evil.html").exists()
+    assert (seed_corpus / "2022-01-06-tokayev-security-council-session.txt").exists()
+
+
+def test_read_only_mode_hides_and_refuses_changes(page_env, monkeypatch):
+    import streamlit as st
+
+    from qa.assistant import Assistant
+    from qa.errors import ReadOnlyError
+
+    monkeypatch.setenv("QA_READ_ONLY", "1")
+    st.cache_resource.clear()
+    at = start()
+    assert not at.file_uploader and not any(b.label == "Delete" for b in at.button)
+    assert "read-only" in " ".join(i.value for i in at.info)
+    qa = Assistant()
+    with pytest.raises(ReadOnlyError):
+        qa.add_file("x.txt", b"text")
+    with pytest.raises(ReadOnlyError):
+        qa.delete_document(qa.documents()[0].doc_id)

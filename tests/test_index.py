@@ -49,7 +49,8 @@ def test_first_build_indexes_the_seed_with_a_self_describing_manifest(seed_corpu
     assert manifest["chunker"]["size"] > 0
     [(doc_id, entry)] = manifest["documents"].items()
     assert len(entry["sha256"]) == 64
-    assert set(manifest["files"]) == {"vectors.faiss", "chunks.sqlite3"}
+    assert {f.split("/")[0] for f in manifest["files"]} == {"vectors.faiss", "chunks.sqlite3",
+                                                           "bm25"}
 
     index = Index.load(tmp_path / "index")
     doc = index.chunks.document(doc_id)

@@ -64,3 +64,88 @@ def test_filters_exclude_documents(seed_index, real_embedder):
     assert search(seed_index, real_embedder, "CSTO", filters=Filters(since="2023-01-01")) == []
     assert search(seed_index, real_embedder, "CSTO", filters=Filters(until="2022-01-06"))
     assert search(seed_index, real_embedder, "CSTO", filters=Filters(doc_ids=("x",))) == []
+
+
+# -- hybrid retrieval: names and numbers ---------------------------------------------------
+
+DISTRACTORS = {
+    "alliance.txt": "Allied states agreed on collective defence. The treaty partners promised "
+                    "military assistance to any member attacked by armed groups.",
+    "airport.txt": "Flights were cancelled at the international airport. Several planes and "
+                   "jets stayed grounded on the runway while the terminal was closed.",
+    "city.txt": "The country's largest city, in the mountains of the south-east, hosted a "
+                "festival; residents filled the streets of the old capital.",
+}
+
+
+@pytest.fixture(scope="module")
+def mixed_index(tmp_path_factory, real_embedder):
+    """The seed among documents that mean nearly the same without the names."""
+    from tests.conftest import SEED
+
+    root = tmp_path_factory.mktemp("mixed")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
+        (corpus / src.name).write_bytes(src.read_bytes())
+    for name, text in DISTRACTORS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    update(corpus, root / "index", model=real_embedder.name,
+           load_embedder=lambda _: real_embedder)
+    return Index.load(root / "index", model=real_embedder.name)
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("CSTO", "CSTO"),
+        ("Almaty", "Almaty"),
+        ("five aircraft", "five aircrafts"),
+        ("Akorda", "Akorda Palace"),
+    ],
+)
+def test_names_and_numbers_are_found(mixed_index, real_embedder, mode, query, expected):
+    [first] = search(mixed_index, real_embedder, query, k=1, mode=mode)
+    assert expected in first.text
+    assert first.title.startswith("President Kassym-Jomart Tokayev")
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_filters_apply_in_every_mode(mixed_index, real_embedder, mode):
+    docs = {d.path: d.doc_id for d in mixed_index.chunks.documents()}
+    assert search(mixed_index, real_embedder, "airport", mode=mode,
+                  filters=Filters(since="2023-01-01")) == []
+    only = search(mixed_index, real_embedder, "Almaty airport aircraft", k=5, mode=mode,
+                  filters=Filters(doc_ids=(docs["airport.txt"],)))
+    assert only and {p.doc_id for p in only} == {docs["airport.txt"]}
+    dated = search(mixed_index, real_embedder, "airport", k=10, mode=mode,
+                   filters=Filters(until="2022-12-31"))
+    assert dated and {p.date for p in dated} == {"2022-01-06"}
+
+
+def test_hybrid_score_is_the_weighted_sum_of_normalised_scores(mixed_index, real_embedder):
+    from qa import retrieval
+
+    query = "CSTO assistance"
+    results = search(mixed_index, real_embedder, query, k=5)
+    dense = search(mixed_index, real_embedder, query, k=50, mode="dense")
+    lexical = search(mixed_index, real_embedder, query, k=50, mode="bm25")
+    expected: dict[tuple[str, int], float] = {}
+    for weight, ranking in ((retrieval.DENSE_WEIGHT, dense), (retrieval.LEXICAL_WEIGHT, lexical)):
+        for p in ranking:
+            key = (p.doc_id, p.start)
+            expected[key] = expected.get(key, 0.0) + weight * max(p.score, 0) / ranking[0].score
+    assert [r.rank for r in results] == list(range(1, len(results) + 1))
+    for r in results:
+        assert r.score == pytest.approx(expected[(r.doc_id, r.start)], rel=1e-5)
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    assert 0 <= results[-1].score <= results[0].score <= 1
+
+
+def test_bm25_mode_needs_no_model_and_unknown_mode_is_refused(mixed_index):
+    from qa.errors import InvalidInputError
+
+    assert search(mixed_index, None, "CSTO", mode="bm25")
+    with pytest.raises(InvalidInputError, match="Choose from bm25, dense, hybrid"):
+        search(mixed_index, None, "CSTO", mode="sparse")

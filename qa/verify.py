@@ -1,0 +1,653 @@
+"""Checking a quote against the documents, word by word.
+
+``verify`` finds where the documents say the quoted words and names what differs:
+
+* candidates come from an exact scan of every stored document (after normalising
+  typography) and from the index's ranked passages (``qa.retrieval.search``);
+* the quote is located in each candidate region with ``rapidfuzz``'s partial alignment,
+  then compared word by word with Levenshtein opcodes, so every changed, added or
+  dropped word is listed: a word change is never hidden by normalisation;
+* when the words are not close, the meaning is compared with the embedding model on
+  the candidate sentences (a paraphrase);
+* the matched span is looked up among the quotations extracted at index time to say who
+  the source attributes the words to.
+
+Normalisation ignores case, punctuation (so curly and straight quotes, «guillemets»,
+hyphens, en and em dashes and the ellipsis character), and whitespace. Elisions marked
+``...``, ``…``, ``[...]`` or ``[…]`` split the quote into parts that must appear in order,
+each within a few sentences of the previous one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qa.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from qa.chunkstore import IndexedDocument
+    from qa.embedding import Embedder
+    from qa.index import Index
+    from qa.quotes import Quotation
+
+__all__ = ["Difference", "Match", "Verdict", "VERDICTS", "verify", "normalise_words",
+           "only_meaning_changes", "read_batch", "report_row", "REPORT_COLUMNS",
+           "ALTERED_MIN", "PARAPHRASE_MIN", "MAX_QUOTE_CHARS"]
+
+VERDICTS = ("verbatim", "altered", "paraphrase", "not_found", "misattributed")
+# Word similarity (rapidfuzz Indel over normalised words, 0-1) from which differing words
+# are an altered quote rather than other words. On tests/gold/verify.csv, altered quotes
+# whose change is not a number or negation score 0.93-0.97 and the best alignments of
+# paraphrases and invented quotes 0.20-0.61; any value in 0.65-0.90 classifies them alike
+# (bench/bench_verify.py), and 0.75 leaves room on both sides.
+ALTERED_MIN = 0.75
+# Cosine similarity (all-MiniLM-L6-v2) between the quote and the best source sentences from
+# which other wording says the same thing. On the gold set paraphrases score 0.51-0.85 and
+# invented quotes 0.32-0.65: the ranges overlap, 0.58-0.60 misclassifies fewest (2 of 18).
+PARAPHRASE_MIN = 0.6
+MAX_QUOTE_CHARS = 5000
+# An elided part must start within this many sentences after the previous part ends.
+MAX_ELISION_SENTENCES = 3
+CONTEXT_CHARS = 200
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|\w+(?:['’`]\w+)*")
+_ELISION = re.compile(r"[\[(]\s*(?:\.\s*){3}[\])]|[\[(]\s*…\s*[\])]|(?:\.\s*){3}|…")
+_NEGATIONS = {"not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "cannot",
+              "nowhere", "without"}
+_NUMBER_WORDS = {
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+    "eighty", "ninety", "hundred", "thousand", "million", "billion", "trillion", "dozen",
+    "half", "first", "second", "third", "percent", "twice", "once",
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One change between the quote and the source, in the words as each wrote them.
+
+    ``op`` is from the quote's side: ``replace`` (the quote has other words),
+    ``insert`` (the quote adds words the source lacks), ``delete`` (the quote drops
+    source words without marking an elision).
+    """
+
+    op: str
+    quote: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.op not in ("replace", "insert", "delete"):
+            raise ValueError(f"unknown difference op {self.op!r}")
+
+    def as_json(self) -> dict:
+        return {"op": self.op, "quote": self.quote, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Match:
+    """The source span the quote was matched to: ``stored_text[start:end] == text``."""
+
+    doc_id: str
+    path: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end or self.end - self.start != len(self.text):
+            raise ValueError(f"match offsets ({self.start}, {self.end}) do not fit its text")
+
+    def as_json(self) -> dict:
+        return {"doc_id": self.doc_id, "path": self.path, "title": self.title,
+                "date": self.date, "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the documents say about a quote. ``as_json`` is the ``qa verify --json`` contract.
+
+    Attributes:
+        verdict: one of ``VERDICTS``.
+        score: 1.0 for verbatim; word similarity for altered; the model's cosine
+            similarity for paraphrase and not_found.
+        meaning_changed: a number changed or a negation was added or removed.
+        speaker: who the source attributes the matched words to (None for narration or
+            when nobody is named).
+        direct_quote: the matched words are inside quote marks in the source.
+        cue: the attribution as written in the source ("the Head of State said").
+        message: one line for people, e.g. where the corpus ends for ``not_found``.
+    """
+
+    quote: str
+    verdict: str
+    score: float
+    meaning_changed: bool = False
+    match: Match | None = None
+    differences: tuple[Difference, ...] = ()
+    speaker: str | None = None
+    direct_quote: bool = False
+    cue: str | None = None
+    context_before: str = ""
+    context_after: str = ""
+    message: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}; use one of {VERDICTS}")
+
+    def as_json(self) -> dict:
+        return {
+            "quote": self.quote, "verdict": self.verdict, "score": round(float(self.score), 4),
+            "meaning_changed": self.meaning_changed,
+            "match": self.match.as_json() if self.match else None,
+            "differences": [d.as_json() for d in self.differences],
+            "speaker": self.speaker, "direct_quote": self.direct_quote, "cue": self.cue,
+            "context": {"before": self.context_before, "after": self.context_after},
+        }
+
+
+# -- words -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    norm: str
+    start: int
+    end: int
+
+
+def _norm(word: str) -> str:
+    word = unicodedata.normalize("NFKC", word).lower()
+    return word.replace("’", "'").replace("`", "'")
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [_Token(_norm(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def normalise_words(text: str) -> list[str]:
+    """The words of ``text`` as compared: lower case, no punctuation, typography unified."""
+    return [t.norm for t in _tokens(text)]
+
+
+@dataclass
+class _Doc:
+    """A stored document prepared for matching."""
+
+    info: IndexedDocument
+    text: str
+    tokens: list[_Token]
+    joined: str  # " w1 w2 ... " for substring search
+    token_at: list[int]  # start offset in ``joined`` of each token
+    _sentence_starts: list[int] | None = None
+
+    def sentence_of(self, offset: int) -> int:
+        if self._sentence_starts is None:
+            from qa.sentences import sentence_spans
+
+            self._sentence_starts = [s for s, _ in sentence_spans(self.text)]
+        return bisect.bisect_right(self._sentence_starts, offset)
+
+    def token_index(self, offset: int) -> int:
+        """Index of the first token starting at or after char ``offset`` of the text."""
+        return bisect.bisect_left(self.tokens, offset, key=lambda t: t.start)
+
+
+def _prepare(info: IndexedDocument, text: str) -> _Doc:
+    tokens = _tokens(text)
+    token_at, pieces, position = [], [" "], 1
+    for t in tokens:
+        token_at.append(position)
+        pieces.append(t.norm + " ")
+        position += len(t.norm) + 1
+    return _Doc(info, text, tokens, "".join(pieces), token_at)
+
+
+# Prepared documents and quotations per loaded index version; versions never change.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _corpus(index: Index) -> dict[str, _Doc]:
+    cached = _CACHE.get(index)
+    if cached is None:
+        docs = {}
+        for doc_id, info in index.documents_by_id().items():
+            doc = index.chunks.document(doc_id)
+            if doc is not None:
+                docs[doc_id] = _prepare(info, doc.text)
+        cached = _CACHE[index] = {"docs": docs, "quotations": {}}
+    return cached["docs"]
+
+
+def _quotations(index: Index, doc_id: str) -> list[Quotation]:
+    _corpus(index)
+    by_doc = _CACHE[index]["quotations"]
+    if doc_id not in by_doc:
+        by_doc[doc_id] = index.chunks.quotations(doc_id)
+    return by_doc[doc_id]
+
+
+# -- the quote -------------------------------------------------------------------------
+
+
+def _parts(quote: str) -> list[list[_Token]]:
+    """The quote's word tokens, split at marked elisions; offsets point into ``quote``."""
+    parts, position = [], 0
+    for m in [*_ELISION.finditer(quote), None]:
+        end = m.start() if m else len(quote)
+        words = [_Token(t.norm, t.start + position, t.end + position)
+                 for t in _tokens(quote[position:end])]
+        if words:
+            parts.append(words)
+        position = m.end() if m else len(quote)
+    return parts
+
+
+@dataclass(frozen=True)
+class _Alignment:
+    doc: _Doc
+    spans: tuple[tuple[int, int], ...]  # token ranges in doc, one per quote part
+    similarity: float
+
+    @property
+    def start(self) -> int:
+        return self.doc.tokens[self.spans[0][0]].start
+
+    @property
+    def end(self) -> int:
+        return self.doc.tokens[self.spans[-1][1] - 1].end
+
+
+# -- matching --------------------------------------------------------------------------
+
+
+def _exact(docs: dict[str, _Doc], parts: list[list[_Token]]) -> list[_Alignment]:
+    """Every place where all parts appear word for word, in order, close together."""
+    found = []
+    needles = [" " + " ".join(t.norm for t in part) + " " for part in parts]
+    for doc in docs.values():
+        at = doc.joined.find(needles[0])
+        while at >= 0:
+            first = bisect.bisect_left(doc.token_at, at + 1)
+            spans = [(first, first + len(parts[0]))]
+            for needle, part in zip(needles[1:], parts[1:], strict=False):
+                last = spans[-1][1] - 1
+                nxt = doc.joined.find(needle, doc.token_at[last] + len(doc.tokens[last].norm))
+                if nxt < 0:
+                    break
+                index = bisect.bisect_left(doc.token_at, nxt + 1)
+                gap = (doc.sentence_of(doc.tokens[index].start)
+                       - doc.sentence_of(doc.tokens[last].end))
+                if gap > MAX_ELISION_SENTENCES:
+                    break
+                spans.append((index, index + len(part)))
+            if len(spans) == len(parts):
+                found.append(_Alignment(doc, tuple(spans), 1.0))
+            at = doc.joined.find(needles[0], at + 1)
+    return found
+
+
+def _fuzzy(doc: _Doc, lo: int, hi: int, parts: list[list[_Token]]) -> _Alignment | None:
+    """The best word alignment of the quote's parts inside tokens ``[lo, hi)``."""
+    from rapidfuzz.distance import Indel
+
+    spans, cursor = [], lo
+    for number, part in enumerate(parts):
+        limit = hi
+        if number:
+            # an elided part must follow within a few sentences of the previous one
+            previous_sentence = doc.sentence_of(doc.tokens[cursor - 1].end)
+            limit = cursor
+            while limit < hi and (doc.sentence_of(doc.tokens[limit].start) - previous_sentence
+                                  <= MAX_ELISION_SENTENCES):
+                limit += 1
+        span = _locate(doc, cursor, limit, [t.norm for t in part])
+        if span is None:
+            return None
+        spans.append(span)
+        cursor = span[1]
+    quote_words = [t.norm for part in parts for t in part]
+    source_words = [doc.tokens[i].norm for a, b in spans for i in range(a, b)]
+    return _Alignment(doc, tuple(spans), Indel.normalized_similarity(quote_words, source_words))
+
+
+def _locate(doc: _Doc, lo: int, hi: int, words: list[str]) -> tuple[int, int] | None:
+    """Token range in ``[lo, hi)`` most similar to ``words``."""
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Levenshtein
+
+    if hi <= lo:
+        return None
+    region = doc.joined[doc.token_at[lo] - 1:doc.token_at[hi - 1] + len(doc.tokens[hi - 1].norm)
+                        + 1]
+    needle = " " + " ".join(words) + " "
+    if len(needle) <= len(region):
+        hit = fuzz.partial_ratio_alignment(needle, region)
+        a_char, b_char = hit.dest_start, hit.dest_end
+    else:
+        a_char, b_char = 0, len(region)
+    base = doc.token_at[lo] - 1
+    a = bisect.bisect_right(doc.token_at, base + a_char) - 1
+    b = bisect.bisect_left(doc.token_at, base + b_char)
+    a, b = max(lo, a), min(hi, max(b, a + 1))
+    # partial_ratio works on characters; settle the edges on whole words. Levenshtein,
+    # not Indel, so that a replaced word costs one edit like a dropped one and the window
+    # keeps the source word a quote replaced ("lose" for "win") instead of dropping it
+    reach = max(2, len(words) // 4)
+    best, best_key = (a, b), (-1.0, 0, 0)
+    for start in range(max(lo, a - reach), min(hi, a + reach + 1)):
+        for end in range(max(start + 1, b - reach), min(hi, b + reach) + 1):
+            window = [doc.tokens[i].norm for i in range(start, end)]
+            score = Levenshtein.normalized_similarity(words, window)
+            # on a tie, the window whose edges are the quote's own first and last words,
+            # then the one as long as the quote
+            key = (score, (window[0] == words[0]) + (window[-1] == words[-1]),
+                   -abs(len(window) - len(words)))
+            if key > best_key:
+                best, best_key = (start, end), key
+    return best
+
+
+def _regions(index: Index, embedder: Embedder, quote: str, docs: dict[str, _Doc],
+             width: int) -> list[tuple[_Doc, int, int]]:
+    """Token ranges around the passages the index ranks closest to the quote."""
+    from qa.retrieval import search
+
+    spans: dict[str, list[list[int]]] = {}
+    for passage in search(index, embedder, quote, k=5):
+        spans.setdefault(passage.doc_id, []).append(
+            [max(0, passage.start - width), passage.end + width])
+    regions = []
+    for doc_id, ranges in spans.items():
+        doc = docs.get(doc_id)
+        if doc is None or not doc.tokens:
+            continue
+        ranges.sort()
+        merged = [ranges[0]]
+        for r in ranges[1:]:
+            if r[0] <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], r[1])
+            else:
+                merged.append(r)
+        for a, b in merged:
+            lo, hi = doc.token_index(a), doc.token_index(b)
+            if hi > lo:
+                regions.append((doc, lo, hi))
+    return regions
+
+
+def _differences(alignment: _Alignment, parts: list[list[_Token]],
+                 quote: str) -> tuple[list[Difference], bool]:
+    """Word changes from the source to the quote, and whether they change the meaning."""
+    from rapidfuzz.distance import Levenshtein
+
+    doc = alignment.doc
+    differences, meaning_changed = [], False
+    for part, (a, b) in zip(parts, alignment.spans, strict=True):
+        source = doc.tokens[a:b]
+        ops = [op for op in Levenshtein.opcodes([t.norm for t in source], [t.norm for t in part])
+               if op.tag != "equal"]
+        # adjacent edits read as one change: "five aircrafts" -> "six planes"
+        groups: list[list[int]] = []
+        for op in ops:
+            if groups and op.src_start <= groups[-1][1] and op.dest_start <= groups[-1][3]:
+                groups[-1][1], groups[-1][3] = op.src_end, op.dest_end
+            else:
+                groups.append([op.src_start, op.src_end, op.dest_start, op.dest_end])
+        for s0, s1, q0, q1 in groups:
+            source_words, quote_words = source[s0:s1], part[q0:q1]
+            op = "replace" if source_words and quote_words else (
+                "insert" if quote_words else "delete")
+            differences.append(Difference(
+                op, quote[quote_words[0].start:quote_words[-1].end] if quote_words else "",
+                doc.text[source_words[0].start:source_words[-1].end] if source_words else ""))
+            meaning_changed |= _changes_meaning([t.norm for t in quote_words],
+                                                [t.norm for t in source_words])
+    return differences, meaning_changed
+
+
+def only_meaning_changes(differences: list[Difference] | tuple[Difference, ...],
+                         quote_words: int) -> bool:
+    """True when every difference changes a number or a negation, each is a single word
+    on either side, and at least two of the quote's words are unchanged."""
+    if not differences:
+        return False
+    changed = 0
+    for d in differences:
+        quote_side, source_side = normalise_words(d.quote), normalise_words(d.source)
+        if len(quote_side) > 1 or len(source_side) > 1 \
+                or not _changes_meaning(quote_side, source_side):
+            return False
+        changed += len(quote_side)
+    return quote_words - changed >= 2
+
+
+def _changes_meaning(quote_words: list[str], source_words: list[str]) -> bool:
+    def negations(words: list[str]) -> int:
+        return sum(w in _NEGATIONS or w.endswith("n't") for w in words)
+
+    def numbers(words: list[str]) -> list[str]:
+        return [w for w in words if any(c.isdigit() for c in w) or w in _NUMBER_WORDS]
+
+    return (negations(quote_words) != negations(source_words)
+            or numbers(quote_words) != numbers(source_words))
+
+
+# -- paraphrase ------------------------------------------------------------------------
+
+
+def _paraphrase(embedder: Embedder, quote: str,
+                regions: list[tuple[_Doc, int, int]]) -> tuple[float, _Doc | None, int, int]:
+    """The source sentences (one to three in a row) closest in meaning to the quote."""
+    import numpy as np
+
+    from qa.sentences import sentence_spans
+
+    sentences: dict[tuple[str, int], tuple[_Doc, list[tuple[int, int]], int]] = {}
+    for doc, lo, hi in regions:
+        spans = sentence_spans(doc.text, doc.tokens[lo].start, doc.tokens[hi - 1].end)
+        for i, (s, _) in enumerate(spans):
+            sentences.setdefault((doc.info.doc_id, s), (doc, spans, i))
+    if not sentences:
+        return 0.0, None, 0, 0
+    # single sentences first, then runs of two or three around the best few: a quote
+    # often condenses neighbouring sentences, and this embeds far fewer texts
+    items = [(doc, spans[i][0], spans[i][1]) for doc, spans, i in sentences.values()]
+    vectors = embedder.embed([quote] + [doc.text[s:e] for doc, s, e in items])
+    scores = [float(x) for x in vectors[1:] @ vectors[0]]
+    runs = []
+    for best in np.argsort(scores)[::-1][:3]:
+        doc, spans, i = list(sentences.values())[int(best)]
+        for a, b in ((i - 1, i), (i, i + 1), (i - 1, i + 1), (i, i + 2), (i - 2, i)):
+            if 0 <= a and b < len(spans):
+                runs.append((doc, spans[a][0], spans[b][1]))
+    runs = list({(doc.info.doc_id, s, e): (doc, s, e) for doc, s, e in runs}.values())
+    if runs:
+        more = embedder.embed([doc.text[s:e] for doc, s, e in runs])
+        items += runs
+        scores += [float(x) for x in more @ vectors[0]]
+    best = int(np.argmax(scores))
+    doc, s, e = items[best]
+    return scores[best], doc, s, e
+
+
+# -- the verdict -----------------------------------------------------------------------
+
+
+def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = None, *,
+           altered_min: float = ALTERED_MIN,
+           paraphrase_min: float = PARAPHRASE_MIN) -> Verdict:
+    """Check ``quote`` against the indexed documents.
+
+    Args:
+        index: a loaded index.
+        embedder: the model the index was built with.
+        quote: the quoted words, with or without quote marks; ``...``, ``…`` or ``[...]``
+            mark elisions.
+        speaker: who the quote is attributed to; when the source attributes the words
+            to someone else the verdict is ``misattributed``.
+        altered_min: word similarity from which differing words are ``altered``.
+        paraphrase_min: model similarity from which other words are a ``paraphrase``.
+            Both are for calibration (bench/bench_verify.py); keep the defaults.
+
+    Returns:
+        The verdict, with the matched span, the word differences and the attribution.
+
+    Raises:
+        InvalidInputError: the quote has no words or is too long.
+    """
+    quote = quote.strip()
+    if len(quote) > MAX_QUOTE_CHARS:
+        raise InvalidInputError(f"The quote is {len(quote)} characters long. Check at most "
+                                f"{MAX_QUOTE_CHARS} characters at a time.")
+    parts = _parts(quote)
+    if not parts:
+        raise InvalidInputError("The quote has no words. Give the words to check, e.g. "
+                                "qa verify \"we will win\".")
+    speaker = speaker.strip() if speaker and speaker.strip() else None
+    docs = _corpus(index)
+    plain = " ".join(quote[p[0].start:p[-1].end] for p in parts)
+
+    alignments = _exact(docs, parts)
+    regions: list[tuple[_Doc, int, int]] = []
+    if not alignments:
+        regions = _regions(index, embedder, plain, docs, width=len(quote) + 200)
+        alignments = [a for a in (_fuzzy(doc, lo, hi, parts) for doc, lo, hi in regions) if a]
+    best = max(alignments, key=lambda a: (a.similarity, _in_quotation(index, a) is not None),
+               default=None)
+
+    differences, meaning_changed = _differences(best, parts, quote) if best else ([], False)
+    # a changed number or negation is "altered" even in a quote too short to reach the
+    # threshold ("about six aircrafts"): the other words are the source's own
+    if best is not None and (best.similarity >= min(altered_min, 1.0)
+                             or only_meaning_changes(differences, len(plain.split()))):
+        verdict = "altered" if differences else "verbatim"
+        score = 1.0 if not differences else best.similarity
+        return _attributed(index, quote, verdict, score, meaning_changed, best.doc, best.start,
+                           best.end, differences, speaker)
+
+    similarity, doc, s, e = _paraphrase(embedder, plain, regions)
+    if doc is not None and similarity >= paraphrase_min:
+        return _attributed(index, quote, "paraphrase", similarity, False, doc, s, e, [],
+                           speaker)
+    return Verdict(quote, "not_found", max(similarity, 0.0), message=_not_found(docs))
+
+
+def _attributed(index: Index, quote: str, verdict: str, score: float, meaning_changed: bool,
+                doc: _Doc, start: int, end: int, differences: list[Difference],
+                speaker: str | None) -> Verdict:
+    from qa.quotes import same_speaker
+
+    info = doc.info
+    match = Match(info.doc_id, info.path, info.title, info.date, start, end,
+                  doc.text[start:end])
+    quotation = _quotation_at(index, info.doc_id, start, end)
+    said_by = quotation.speaker if quotation else None
+    cue = quotation.cue_phrase if quotation else None
+    message = {
+        "verbatim": "The documents have these exact words.",
+        "altered": f"Near-verbatim, with {len(differences)} change(s)"
+                   + ("; the changes alter the meaning (a number or a negation)."
+                      if meaning_changed else "."),
+        "paraphrase": "Not these words, but the documents say something close in meaning.",
+    }[verdict]
+    if speaker and said_by and not same_speaker(speaker, said_by, cue):
+        message = (f"The source attributes these words to {said_by}, not {speaker} "
+                   f"(the match is {verdict}).")
+        verdict = "misattributed"
+    elif quotation is None:
+        message += " In the source they are narration, not a direct quote."
+    before = doc.text[max(0, start - CONTEXT_CHARS):start]
+    after = doc.text[end:end + CONTEXT_CHARS]
+    # cut the context at word boundaries so it never starts or ends mid-word
+    before = before.split(None, 1)[-1] if start > CONTEXT_CHARS and " " in before else before
+    after = after.rsplit(None, 1)[0] if end + CONTEXT_CHARS < len(doc.text) else after
+    return Verdict(quote, verdict, score, meaning_changed, match, tuple(differences), said_by,
+                   quotation is not None, cue, before.lstrip(), after.rstrip(), message)
+
+
+def _quotation_at(index: Index, doc_id: str, start: int, end: int) -> Quotation | None:
+    """The direct quotation that overlaps ``[start, end)`` most, if it overlaps enough."""
+    best, best_overlap = None, 0
+    for q in _quotations(index, doc_id):
+        overlap = min(end, q.end) - max(start, q.start)
+        if overlap > best_overlap:
+            best, best_overlap = q, overlap
+    # most of the span, or most of a short quotation inside a longer span (a paraphrase
+    # matched to the sentence that holds both the quotation and its cue)
+    if best is None or best_overlap * 2 <= min(end - start, best.end - best.start):
+        return None
+    return best
+
+
+def _in_quotation(index: Index, alignment: _Alignment) -> Quotation | None:
+    return _quotation_at(index, alignment.doc.info.doc_id, alignment.start, alignment.end)
+
+
+def _not_found(docs: dict[str, _Doc]) -> str:
+    dates = sorted(d.info.date for d in docs.values() if d.info.date)
+    span = f"dated {dates[0]} to {dates[-1]}" if dates else "undated"
+    # worded so that it cannot be read as "this was not said": only these documents lack it
+    return (f"Not in these documents ({len(docs)} indexed, {span}); it may have been said "
+            "elsewhere or at another time.")
+
+
+# -- batches ---------------------------------------------------------------------------
+
+REPORT_COLUMNS = ("quote", "speaker_given", "verdict", "score", "meaning_changed", "doc_id",
+                  "path", "date", "start", "end", "match", "differences", "speaker",
+                  "direct_quote", "cue")
+
+
+def read_batch(path: Path) -> list[tuple[str, str | None]]:
+    """``(quote, speaker)`` rows of a CSV file with a ``quote`` column and an optional
+    ``speaker`` column (header row ``quote,speaker``)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            columns = [c.strip().lower() for c in reader.fieldnames or []]
+            if "quote" not in columns:
+                raise InvalidInputError(
+                    f"{path} has no 'quote' column (found {', '.join(columns) or 'nothing'}). "
+                    "Start the file with the header row quote,speaker."
+                )
+            rows = []
+            for row in reader:
+                row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+                if row["quote"].strip():
+                    rows.append((row["quote"].strip(), row.get("speaker", "").strip() or None))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InvalidInputError(f"{path} cannot be read as UTF-8 CSV ({e}). "
+                                "Save it as CSV (UTF-8) with the header quote,speaker.") from e
+    if not rows:
+        raise InvalidInputError(f"{path} has no quotes. Put one quote per row under the "
+                                "header quote,speaker.")
+    return rows
+
+
+def report_row(verdict: Verdict, speaker_given: str | None) -> dict[str, object]:
+    """One row of the ``qa verify --file --out`` report."""
+    m = verdict.match
+    return {
+        "quote": verdict.quote, "speaker_given": speaker_given or "",
+        "verdict": verdict.verdict, "score": f"{verdict.score:.4f}",
+        "meaning_changed": str(verdict.meaning_changed).lower(),
+        "doc_id": m.doc_id if m else "", "path": m.path if m else "",
+        "date": (m.date or "") if m else "", "start": m.start if m else "",
+        "end": m.end if m else "", "match": m.text if m else "",
+        "differences": "; ".join(f"{d.op}: {d.quote!r} / {d.source!r}"
+                                 for d in verdict.differences),
+        "speaker": verdict.speaker or "", "direct_quote": str(verdict.direct_quote).lower(),
+        "cue": verdict.cue or "",
+    }

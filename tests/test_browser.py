@@ -1,0 +1,137 @@
+"""The real page in a real browser: Streamlit server on loopback, Debian's chromium headless."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("chromium is not installed (.ci/run installs it)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tests.conftest import SEED
+
+    root = tmp_path_factory.mktemp("browser")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
+        shutil.copy(src, corpus / src.name)
+    (corpus / "payload.html").write_text(
+        "<html><body><h1>Payload test</h1><p>A statement about grain exports. "
+        "&lt;script&gt;window.pwned=1&lt;/script&gt; "
+        "&lt;img src=x onerror=\"window.pwned=2\"&gt; "
+        "&lt;a href=\"javascript:window.pwned=3\"&gt;link&lt;/a&gt;</p></body></html>")
+    env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(root / "index")}
+    subprocess.run([sys.executable, "-m", "qa", "index"], env=env, check=True,
+                   capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.5)
+    yield url, corpus
+    proc.kill()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server[0])
+        page.get_by_placeholder("Ask the documents…").wait_for(timeout=120_000)
+        yield page
+        browser.close()
+
+
+def ask(page, question: str) -> None:
+    box = page.get_by_placeholder("Ask the documents…")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_ask_expand_verify_upload_and_inert_payload(page, server):
+    _, corpus = server
+
+    ask(page, "Which allies did Kazakhstan ask for assistance?")
+    citation = page.get_by_text("[1] President Kassym-Jomart Tokayev").first
+    citation.wait_for(timeout=60_000)
+    assert page.get_by_text("CSTO").first.is_visible()
+    page.screenshot(path=str(SHOTS / "ask.png"), full_page=True)
+
+    citation.click()
+    mark = page.locator("mark").first
+    mark.wait_for(timeout=30_000)
+    assert "CSTO" in mark.inner_text()
+    page.screenshot(path=str(SHOTS / "citation.png"), full_page=True)
+
+    page.get_by_role("tab", name="Verify a quote").click()
+    page.get_by_role("textbox", name="Quote").fill("I head up the counter-terrorism command.")
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("verbatim").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "verify.png"), full_page=True)
+
+    page.get_by_role("tab", name="Library").click()
+    upload = corpus.parent / "upload" / "wheat-2023.txt"
+    upload.parent.mkdir(exist_ok=True)
+    upload.write_text("Wheat harvest\n\nMarch 3, 2023\n\nThe wheat harvest in Kostanay "
+                      "region reached a record nineteen million tonnes.\n")
+    page.locator("input[type=file]").set_input_files(str(upload))
+    page.wait_for_timeout(1000)  # let the browser finish sending the file
+    page.get_by_role("button", name="Add to the corpus").click()
+    try:
+        page.get_by_text("1 added").first.wait_for(timeout=180_000)
+    finally:
+        page.screenshot(path=str(SHOTS / "library.png"), full_page=True)
+    assert (corpus / "wheat-2023.txt").exists()
+
+    page.get_by_role("tab", name="Ask").click()
+    ask(page, "How large was the wheat harvest in Kostanay?")
+    page.get_by_text("nineteen million tonnes").first.wait_for(timeout=60_000)
+
+    ask(page, "What did the statement about grain exports contain?")
+    page.get_by_text("[1]").last.wait_for(timeout=60_000)
+    for expander in page.get_by_text("Payload test").all():
+        expander.click()
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("script:has-text('pwned')").count() == 0
+    assert page.locator("img[onerror]").count() == 0
