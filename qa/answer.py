@@ -424,13 +424,32 @@ def rank_sentences(index: Index, embedder: Embedder, question: str, *,
     vectors = cache.embed(embedder, texts)
     q = cache.embed(embedder, [question])[0]
     cosines = vectors @ q
-    overlaps = _overlaps(words_of or question, texts)
+    # Words inside a quotation belong to its speaker: "Whom did Tokayev ask…" should find
+    # "today I appealed…" in his quote, so the speaker's name counts as one of its words.
+    said_by = _speakers(index, docs)
+    overlaps = _overlaps(words_of or question,
+                         [f"{t} {_speaker_at(said_by.get(p.doc_id, []), s, e)}"
+                          for p, s, e, t in spans])
     candidates = [
         Candidate(p, s, e, t, float(c), float(o), float(c) + lexical_weight * float(o), v)
         for (p, s, e, t), c, o, v in zip(spans, cosines, overlaps, vectors, strict=True)
     ]
     candidates.sort(key=lambda c: -c.score)
     return candidates, found
+
+
+def _speakers(index: Index, docs: dict[str, Document]) -> dict[str, list]:
+    """The attributed direct quotations of each document, by doc_id."""
+    return {doc_id: [q for q in index.chunks.quotations(doc_id) if q.speaker]
+            for doc_id in docs}
+
+
+def _speaker_at(quotations: list, start: int, end: int) -> str:
+    """The speaker of the quotation holding ``[start, end)``, or ''."""
+    for q in quotations:
+        if q.start - 2 <= start and end <= q.end + 2:  # the quote marks may be outside it
+            return q.speaker
+    return ""
 
 
 # ----------------------------------------------------------------------------- answers
