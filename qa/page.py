@@ -5,15 +5,27 @@ Everything shown from a document goes through ``qa.render`` (escaped) first.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
+from functools import partial
 
 import streamlit as st
 
 from qa.assistant import Assistant
 from qa.errors import QAError
-from qa.render import escape_markdown, highlight
+from qa.export import (
+    citation_line,
+    conversation_markdown,
+    document_file_name,
+    read_batch_upload,
+    report_csv,
+)
+from qa.render import escape_markdown, highlight, word_diff
 
 EARLIEST = date(1900, 1, 1)
+# Fixed CSS, no document text: the diff view's deleted and inserted words in colour.
+DIFF_STYLE = ("<style>.qa-diff del{background:#fde2e1;color:#a4161a}"
+              ".qa-diff ins{background:#dcf5e3;color:#1b5e20}</style>")
 VERDICT_COLOURS = {"verbatim": "green", "altered": "orange", "paraphrase": "blue",
                    "not_found": "gray", "misattributed": "red"}
 
@@ -79,11 +91,11 @@ def sidebar(qa: Assistant, documents):
 
 def ask(qa: Assistant, filters) -> None:
     turns = st.session_state.setdefault("turns", [])
-    for turn in turns:
+    for i, turn in enumerate(turns):
         with st.chat_message("user"):
             st.markdown(escape_markdown(turn.question))
         with st.chat_message("assistant"):
-            show_answer(qa, turn)
+            show_answer(qa, turn, i)
     question = st.chat_input("Ask the documents…", key="question")
     if question:
         with st.chat_message("user"):
@@ -93,12 +105,20 @@ def ask(qa: Assistant, filters) -> None:
                 answer = qa.answer(question, history=turns, filters=filters)
             except QAError as e:
                 st.error(str(e))
-                return
-            turns.append(answer)
-            show_answer(qa, answer)
+            else:
+                turns.append(answer)
+                show_answer(qa, answer, len(turns) - 1)
+    if turns:  # after the new answer, so the export includes it
+        st.download_button("Export conversation", conversation_markdown(turns),
+                           file_name="conversation.md", mime="text/markdown",
+                           on_click="ignore", icon=":material/download:", key="export")
 
 
-def show_answer(qa: Assistant, answer) -> None:
+def _document_text(qa: Assistant, doc_id: str) -> str:
+    return qa.document(doc_id).text
+
+
+def show_answer(qa: Assistant, answer, turn: int = 0) -> None:
     if answer.abstained:
         st.warning(escape_markdown(answer.answer), icon="🤷")
         if answer.related:
@@ -116,6 +136,13 @@ def show_answer(qa: Assistant, answer) -> None:
             doc = qa.document(c.doc_id)
             st.markdown(highlight(doc.text, c.start, c.end), unsafe_allow_html=True)
             st.caption(f"{escape_markdown(c.source or c.path)} · {c.doc_id}")
+            # the text is read only when clicked: a long conversation stays light
+            st.download_button(
+                "Download the document", partial(_document_text, qa, c.doc_id),
+                file_name=document_file_name(c.path), mime="text/plain", on_click="ignore",
+                key=f"doc-{turn}-{c.n}",
+                help=f"The cited words are at characters {c.start}–{c.end} of the file.")
+            st.caption(f"In the downloaded file: characters {c.start}–{c.end}.")
 
 
 # -- Verify -------------------------------------------------------------------------------
@@ -126,14 +153,14 @@ def verify(qa: Assistant) -> None:
         quote = st.text_area("Quote", placeholder="Paste the quote to check")
         speaker = st.text_input("Speaker (optional)")
         checked = st.form_submit_button("Check")
-    if not checked:
-        return
-    try:
-        verdict = qa.verify(quote, speaker.strip() or None)
-    except QAError as e:
-        st.error(str(e))
-        return
-    show_verdict(qa, verdict)
+    if checked:
+        try:
+            verdict = qa.verify(quote, speaker.strip() or None)
+        except QAError as e:
+            st.error(str(e))
+        else:
+            show_verdict(qa, verdict)
+    batch(qa)
 
 
 def show_verdict(qa: Assistant, verdict) -> None:
@@ -143,6 +170,11 @@ def show_verdict(qa: Assistant, verdict) -> None:
         st.error("The change alters the meaning: a number or a negation differs.")
     if verdict.message:
         st.markdown(escape_markdown(verdict.message))
+    if verdict.differences and verdict.match:
+        st.caption("The quote against the source: the source's words struck through in "
+                   "red, the quote's own words underlined in green.")
+        st.markdown(DIFF_STYLE + word_diff(verdict.quote, verdict.match.text),
+                    unsafe_allow_html=True)
     if verdict.differences:
         st.table([{"change": d.op, "quote says": d.quote, "source says": d.source}
                   for d in verdict.differences])
@@ -155,6 +187,51 @@ def show_verdict(qa: Assistant, verdict) -> None:
         who = verdict.speaker or "not attributed"
         st.caption(f"Speaker: {escape_markdown(who)} · cue: "
                    f"{escape_markdown(verdict.cue or '—')}")
+        st.caption("Citation, in the source's words (copy with the button on the right)")
+        st.code(citation_line(verdict), language=None, wrap_lines=True)
+
+
+def batch(qa: Assistant) -> None:
+    """Check every quote of an uploaded CSV; the table and report stay until the next one."""
+    st.divider()
+    st.subheader("Check a list of quotes")
+    with st.form("batch"):
+        upload = st.file_uploader("CSV with the header quote,speaker (speaker optional)",
+                                  type=["csv"], key="batch_csv")
+        run = st.form_submit_button("Check all")
+    if run and upload is not None:
+        try:
+            rows = read_batch_upload(upload.name, upload.getvalue())
+        except QAError as e:
+            st.error(str(e))
+            return
+        bar = st.progress(0.0, text=f"Checking {len(rows)} quotes…")
+        verdicts, speakers, problems = [], [], []
+        for i, (quote, speaker) in enumerate(rows, 1):
+            try:
+                verdicts.append(qa.verify(quote, speaker))
+                speakers.append(speaker)
+            except QAError as e:  # one bad row (too long, say) should not stop the rest
+                problems.append(f"Quote {i} was not checked: {e}")
+            bar.progress(i / len(rows), text=f"Checked {i}/{len(rows)}")
+        bar.empty()
+        st.session_state["batch_results"] = (upload.name, verdicts, speakers, problems)
+    if "batch_results" not in st.session_state:
+        return
+    name, verdicts, speakers, problems = st.session_state["batch_results"]
+    for problem in problems:
+        st.error(problem)
+    st.dataframe(
+        [{"quote": v.quote, "speaker given": s or "", "verdict": v.verdict.replace("_", " "),
+          "meaning changed": v.meaning_changed, "speaker": v.speaker or "",
+          "document": v.match.title if v.match else "",
+          "characters": f"{v.match.start}–{v.match.end}" if v.match else ""}
+         for v, s in zip(verdicts, speakers, strict=True)],
+        hide_index=True, width="stretch",
+    )
+    st.download_button("Download the report (CSV)", report_csv(verdicts, speakers),
+                       file_name=f"{name.rsplit('.', 1)[0]}-report.csv", mime="text/csv",
+                       on_click="ignore", icon=":material/download:", key="batch_report")
 
 
 # -- Library ------------------------------------------------------------------------------
@@ -173,12 +250,43 @@ def library(qa: Assistant, documents) -> None:
     cols[1].metric("Chunks", manifest.chunks)
     cols[2].metric("Model", manifest.model)
     cols[3].metric("Updated", manifest.created.replace("T", " ")[:16])
+    quotes = quote_counts(qa)
     st.dataframe(
-        [{"title": d.title, "date": d.date, "source": d.source, "chunks": d.chunks,
-          "indexed": d.indexed_at, "id": d.doc_id} for d in documents],
+        [{"title": d.title, "date": d.date, "chunks": d.chunks,
+          "quotes": quotes.get(d.doc_id, 0) if quotes is not None else None,
+          "source": d.source, "indexed": d.indexed_at, "id": d.doc_id} for d in documents],
         hide_index=True, width="stretch",
     )
+    timeline(documents)
     delete(qa, documents)
+
+
+def quote_counts(qa: Assistant) -> Counter | None:
+    """Direct quotations per document; None when the index holds none (an older index)."""
+    try:
+        found = qa.index.chunks.quotations()
+    except QAError:
+        return None
+    return Counter(q.doc_id for q in found if q.direct_quote)
+
+
+def timeline(documents) -> None:
+    """Documents per month; nothing when no document has a date."""
+    import altair as alt
+    import pandas as pd
+
+    dates = pd.to_datetime(pd.Series([d.date for d in documents if d.date], dtype="object"),
+                           errors="coerce", format="mixed").dropna()
+    if dates.empty:
+        st.caption("No document has a date, so there is no timeline.")
+        return
+    chart = alt.Chart(pd.DataFrame({"date": dates})).mark_bar().encode(
+        x=alt.X("yearmonth(date):T", title="Month"),
+        y=alt.Y("count():Q", title="Documents"),
+        tooltip=[alt.Tooltip("yearmonth(date):T", title="Month"),
+                 alt.Tooltip("count():Q", title="Documents")],
+    ).properties(height=180, title="Documents by date")
+    st.altair_chart(chart, width="stretch")
 
 
 def upload(qa: Assistant) -> None:
@@ -190,7 +298,7 @@ def upload(qa: Assistant) -> None:
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
             f"Add documents (.txt .md .html .pdf .docx, up to {MAX_UPLOAD_BYTES // 2**20} MB)",
-            accept_multiple_files=True)
+            accept_multiple_files=True, key="upload_files")
         replace = st.checkbox("Replace files that already exist")
         submitted = st.form_submit_button("Add to the corpus")
     if not submitted or not files:

@@ -56,8 +56,8 @@ MAX_QUOTE_CHARS = 5000
 MAX_ELISION_SENTENCES = 3
 CONTEXT_CHARS = 200
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|\w+(?:['’`]\w+)*")
-_ELISION = re.compile(r"[\[(]\s*(?:\.\s*){3}[\])]|[\[(]\s*…\s*[\])]|(?:\.\s*){3}|…")
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|\w+(?:['’`]\w+)*")
+ELISION = re.compile(r"[\[(]\s*(?:\.\s*){3}[\])]|[\[(]\s*…\s*[\])]|(?:\.\s*){3}|…")
 _NEGATIONS = {"not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "cannot",
               "nowhere", "without"}
 _NUMBER_WORDS = {
@@ -171,7 +171,7 @@ def _norm(word: str) -> str:
 
 
 def _tokens(text: str) -> list[_Token]:
-    return [_Token(_norm(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    return [_Token(_norm(m.group()), m.start(), m.end()) for m in TOKEN.finditer(text)]
 
 
 def normalise_words(text: str) -> list[str]:
@@ -242,7 +242,7 @@ def _quotations(index: Index, doc_id: str) -> list[Quotation]:
 def _parts(quote: str) -> list[list[_Token]]:
     """The quote's word tokens, split at marked elisions; offsets point into ``quote``."""
     parts, position = [], 0
-    for m in [*_ELISION.finditer(quote), None]:
+    for m in [*ELISION.finditer(quote), None]:
         end = m.start() if m else len(quote)
         words = [_Token(t.norm, t.start + position, t.end + position)
                  for t in _tokens(quote[position:end])]

@@ -120,7 +120,7 @@ def test_page_without_index_says_what_to_do(tmp_path, monkeypatch):
 
 def test_upload_indexes_new_documents_and_reports_bad_ones(page_env, seed_corpus):
     at = start()
-    at.file_uploader[0].set_value([
+    at.file_uploader(key="upload_files").set_value([
         ("wheat.txt", b"Wheat harvest\n\nMarch 3, 2023\n\nThe wheat harvest in Kostanay "
                       b"reached nineteen million tonnes.\n", "text/plain"),
         ("../evil.txt", b"escape attempt", "text/plain"),
@@ -161,10 +161,113 @@ def test_read_only_mode_hides_and_refuses_changes(page_env, monkeypatch):
     monkeypatch.setenv("QA_READ_ONLY", "1")
     st.cache_resource.clear()
     at = start()
-    assert not at.file_uploader and not any(b.label == "Delete" for b in at.button)
+    assert not any(u.key == "upload_files" for u in at.file_uploader)
+    assert not any(b.label == "Delete" for b in at.button)
     assert "read-only" in " ".join(i.value for i in at.info)
     qa = Assistant()
     with pytest.raises(ReadOnlyError):
         qa.add_file("x.txt", b"text")
     with pytest.raises(ReadOnlyError):
         qa.delete_document(qa.documents()[0].doc_id)
+
+
+# -- exports, diff view, batch and library (issue 5) --------------------------------------
+
+
+def test_conversation_can_be_exported_with_citation_offsets(page_env):
+    from qa.export import conversation_markdown
+
+    at = start()
+    assert not at.get("download_button"), "nothing to export before a question"
+    at = ask(at, "Which allies did Kazakhstan ask for assistance?")
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    assert "Export conversation" in buttons and "Download the document" in buttons
+    first = at.chat_message[1].expander[0]
+    offsets = first.label.rsplit("characters ", 1)[1]
+    assert any(f"characters {offsets}" in c.value for c in first.caption)
+    exported = conversation_markdown(at.session_state["turns"])
+    assert "Which allies did Kazakhstan ask for assistance" in exported
+    assert f"characters {offsets}" in exported
+
+
+def verify_quote(at, quote):
+    at.text_area[0].input(quote)
+    at.button(key="FormSubmitter:verify-Check").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_verify_shows_the_changed_words_and_a_citation_to_copy(page_env):
+    at = verify_quote(start(), "I head up the anti-terrorism command.")
+    html = "".join(m.value for m in at.markdown)
+    assert "<del>counter</del><ins>anti</ins>" in html
+    [code] = at.code
+    assert code.value.startswith(
+        "“I head up the counter-terrorism command” — Kassym-Jomart Tokayev, "
+        "President Kassym-Jomart Tokayev held a session of the Security Council, ")
+    assert "2022-01-06" in code.value and "chars " in code.value
+
+
+def test_verbatim_quote_has_no_diff_but_a_citation(page_env):
+    at = verify_quote(start(), "I head up the counter-terrorism command.")
+    assert "<del>" not in "".join(m.value for m in at.markdown)
+    assert at.code and "counter-terrorism command" in at.code[0].value
+
+
+def test_batch_verify_checks_every_row_and_offers_the_report(page_env):
+    at = start()
+    at.file_uploader(key="batch_csv").set_value([(
+        "quotes.csv",
+        b"quote,speaker\n"
+        b"I head up the counter-terrorism command.,\n"
+        b"I head up the anti-terrorism command.,Tokayev\n"
+        b"The wheat harvest in Kostanay reached nineteen million tonnes.,\n"
+        + b"word " * 1200 + b",\n",
+        "text/csv")])
+    at.button(key="FormSubmitter:batch-Check all").click().run()
+    assert not at.exception, at.exception
+    assert "Quote 4 was not checked" in " ".join(e.value for e in at.error)
+    table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert list(table["verdict"]) == ["verbatim", "altered", "not found"]
+    assert list(table["speaker given"]) == ["", "Tokayev", ""]
+    assert "Download the report (CSV)" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_batch_verify_reports_a_file_without_quote_column(page_env):
+    at = start()
+    at.file_uploader(key="batch_csv").set_value([("bad.csv", b"text\nx\n", "text/csv")])
+    at.button(key="FormSubmitter:batch-Check all").click().run()
+    assert "bad.csv has no 'quote' column" in " ".join(e.value for e in at.error)
+
+
+def test_library_counts_quotes_and_draws_a_timeline(page_env):
+    from qa.assistant import Assistant
+
+    at = start()
+    table = next(d.value for d in at.dataframe if "quotes" in d.value.columns)
+    quotes = dict(zip(table["title"], table["quotes"], strict=True))
+    seed = next(t for t in quotes if t.startswith("President Kassym-Jomart Tokayev"))
+    expected = sum(q.direct_quote for q in Assistant().quotations())
+    assert expected > 0 and quotes[seed] == expected
+    assert quotes["Hostile page"] == 0
+    assert at.get("vega_lite_chart"), "the timeline chart"
+
+
+def test_library_without_dates_skips_the_timeline(tmp_path, monkeypatch, real_embedder):
+    import streamlit as st
+
+    from qa.index import update
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notes.txt").write_text("Harvest notes\n\nThe harvest was \"very good\", "
+                                      "the farmer said. Nobody wrote down when.\n")
+    update(corpus, tmp_path / "index", model=real_embedder.name,
+           load_embedder=lambda _: real_embedder)
+    monkeypatch.setenv("QA_CORPUS", str(corpus))
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "index"))
+    st.cache_resource.clear()
+    at = start()
+    assert not at.get("vega_lite_chart")
+    assert "No document has a date" in " ".join(c.value for c in at.caption)
+    st.cache_resource.clear()

@@ -105,8 +105,12 @@ def test_ask_expand_verify_upload_and_inert_payload(page, server):
 
     page.get_by_role("tab", name="Verify a quote").click()
     page.get_by_role("textbox", name="Quote").fill("I head up the counter-terrorism command.")
-    page.get_by_role("button", name="Check").click()
+    page.get_by_role("button", name="Check", exact=True).click()
     page.get_by_text("verbatim").first.wait_for(timeout=60_000)
+    page.get_by_role("textbox", name="Quote").fill("I head up the anti-terrorism command.")
+    page.get_by_role("button", name="Check", exact=True).click()
+    page.locator("ins", has_text="anti").first.wait_for(timeout=60_000)
+    assert page.locator("del", has_text="counter").first.is_visible()
     page.screenshot(path=str(SHOTS / "verify.png"), full_page=True)
 
     page.get_by_role("tab", name="Library").click()
@@ -114,7 +118,8 @@ def test_ask_expand_verify_upload_and_inert_payload(page, server):
     upload.parent.mkdir(exist_ok=True)
     upload.write_text("Wheat harvest\n\nMarch 3, 2023\n\nThe wheat harvest in Kostanay "
                       "region reached a record nineteen million tonnes.\n")
-    page.locator("input[type=file]").set_input_files(str(upload))
+    # the last file input: the Verify tab has one too, for batches of quotes
+    page.locator("input[type=file]").last.set_input_files(str(upload))
     page.wait_for_timeout(1000)  # let the browser finish sending the file
     page.get_by_role("button", name="Add to the corpus").click()
     try:
