@@ -42,14 +42,18 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
-@pytest.fixture
-def seed_corpus(tmp_path: Path) -> Path:
-    """A corpus folder holding the seed document and its metadata sidecar."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
+def copy_seed(corpus: Path) -> Path:
+    """Create ``corpus`` holding the seed document and its metadata sidecar."""
+    corpus.mkdir(parents=True, exist_ok=True)
     for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
         shutil.copy(src, corpus / src.name)
     return corpus
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    """A corpus folder holding the seed document and its metadata sidecar."""
+    return copy_seed(tmp_path / "corpus")
 
 
 @pytest.fixture(scope="session")

@@ -24,13 +24,10 @@ from qa.sentences import sentence_spans
 
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory, real_embedder):
-    from tests.conftest import SEED
+    from tests.conftest import copy_seed
 
     root = tmp_path_factory.mktemp("seed")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
-        (corpus / src.name).write_bytes(src.read_bytes())
+    corpus = copy_seed(root / "corpus")
     update(corpus, root / "index", model=real_embedder.name,
            load_embedder=lambda _: real_embedder)
     return Index.load(root / "index", model=real_embedder.name)

@@ -32,13 +32,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.conftest import SEED
+    from tests.conftest import copy_seed
 
     root = tmp_path_factory.mktemp("browser")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
-        shutil.copy(src, corpus / src.name)
+    corpus = copy_seed(root / "corpus")
     (corpus / "payload.html").write_text(
         "<html><body><h1>Payload test</h1><p>A statement about grain exports. "
         "&lt;script&gt;window.pwned=1&lt;/script&gt; "

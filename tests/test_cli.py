@@ -22,13 +22,10 @@ def qa(*args: str, env: dict | None = None, cwd: Path | None = None):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A corpus with the seed, indexed once by `qa index` with the packaged model."""
-    from tests.conftest import SEED
+    from tests.conftest import copy_seed
 
     root = tmp_path_factory.mktemp("cli")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
-        (corpus / src.name).write_bytes(src.read_bytes())
+    corpus = copy_seed(root / "corpus")
     env = {"QA_CORPUS": str(corpus), "QA_INDEX": str(root / "index")}
     result = qa("index", "--json", env=env)
     assert result.returncode == 0, result.stderr

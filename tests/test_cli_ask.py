@@ -16,13 +16,10 @@ CITATION_KEYS = {"n", "doc_id", "path", "title", "date", "source", "start", "end
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The seed indexed once by `qa index`, and its stored text from `qa show`."""
-    from tests.conftest import SEED
+    from tests.conftest import copy_seed
 
     root = tmp_path_factory.mktemp("ask")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
-        (corpus / src.name).write_bytes(src.read_bytes())
+    corpus = copy_seed(root / "corpus")
     env = {"QA_CORPUS": str(corpus), "QA_INDEX": str(root / "index")}
     result = qa("index", "--json", env=env)
     assert result.returncode == 0, result.stderr

@@ -13,12 +13,10 @@ HUGE = "Almaty airport aircraft " * 4300  # about 100 kB
 
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory, real_embedder):
-    from tests.conftest import SEED
+    from tests.conftest import copy_seed
 
     root = tmp_path_factory.mktemp("hostile")
-    (root / "corpus").mkdir()
-    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
-        (root / "corpus" / src.name).write_bytes(src.read_bytes())
+    copy_seed(root / "corpus")
     assistant = Assistant(Settings(corpus=root / "corpus", index=root / "index"),
                           embedder=real_embedder)
     assistant.update()
