@@ -79,7 +79,10 @@ else also more other another same such former latter
 """.split())
 _ASKS_FOR_MORE = frozenset({"else", "more", "other", "another", "also"})
 _WORD = re.compile(r"[\w’'-]+")
-_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def _cited_text(citations: Sequence[Citation]) -> str:
+    return " ".join(f"{c.quote} [{c.n}]" for c in citations)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -133,11 +136,13 @@ class Answer:
         numbers = [c.n for c in self.citations]
         if len(set(numbers)) != len(numbers):
             raise ValueError(f"citation numbers {numbers} repeat")
-        missing = {int(m) for m in _MARKER.findall(self.answer)} - set(numbers)
-        if missing:
-            raise ValueError(f"answer cites {sorted(missing)} without a citation")
         if self.abstained and self.citations:
             raise ValueError("an abstention cites nothing")
+        # The answer is its quotes, each followed by its marker, and nothing else. Checking
+        # the whole text (not every "[n]" in it) lets a quote contain "[14]" of its own.
+        if not self.abstained and self.answer != _cited_text(self.citations):
+            raise ValueError("answer is not its cited quotes, each followed by its [n]: "
+                             "a marker without a citation, or text the sources lack")
 
     def as_json(self) -> dict:
         return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
@@ -514,5 +519,5 @@ def answer(index: Index, embedder: Embedder, question: str, history: Sequence[An
                  c.passage.source, c.start, c.end, c.text, c.score)
         for n, c in enumerate(chosen, 1)
     )
-    text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+    text = _cited_text(citations)
     return Answer(question, text, False, citations, related, query, best)

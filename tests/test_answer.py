@@ -251,9 +251,13 @@ def test_make_filters_keeps_good_values():
 # -- values --------------------------------------------------------------------------
 
 
-def test_answer_refuses_markers_without_citations():
+def test_answer_refuses_markers_without_citations_and_uncited_text():
     with pytest.raises(ValueError, match="without a citation"):
         Answer("q", "Something. [1]", False)
+    cited = Citation(1, "d", "p", "t", None, None, 0, 21, "As shown in [14], ok.")
+    assert Answer("q", "As shown in [14], ok. [1]", False, (cited,)).citations == (cited,)
+    with pytest.raises(ValueError, match="sources lack"):
+        Answer("q", "Invented words. As shown in [14], ok. [1]", False, (cited,))
     with pytest.raises(ValueError, match="offsets"):
         Citation(1, "d", "p", "t", None, None, 0, 5, "abc")
 

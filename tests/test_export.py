@@ -28,9 +28,10 @@ def citation(n=1, quote=TEXT[START:END], start=START, end=END):
 
 def test_conversation_markdown_has_every_turn_with_full_citations():
     payload = TEXT.index("<script>")
+    cited = (citation(), citation(2, TEXT[payload:payload + 17], payload, payload + 17))
     turns = [
-        Answer("Who heads the command?", "He does [1][2].", False,
-               (citation(), citation(2, TEXT[payload:payload + 17], payload, payload + 17))),
+        Answer("Who heads the command?", f"{cited[0].quote} [1] {cited[1].quote} [2]", False,
+               cited),
         Answer("Who won the World Cup?", "The documents do not say.", True),
     ]
     md = conversation_markdown(turns)
@@ -46,7 +47,7 @@ def test_conversation_markdown_has_every_turn_with_full_citations():
 
 def test_conversation_markdown_falls_back_to_the_path_without_a_source():
     c = Citation(1, "abc123", "notes.txt", "Notes", None, None, 0, 4, "Text")
-    md = conversation_markdown([Answer("Q?", "A [1].", False, (c,))])
+    md = conversation_markdown([Answer("Q?", "Text [1]", False, (c,))])
     assert "Notes, undated" in md and "source: notes\\.txt" in md
 
 
