@@ -26,6 +26,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check qa tests bench app.py
 
 bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/run_all.py
 
 clean:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from qa.errors import ModelLoadError
@@ -11,10 +14,17 @@ from qa.errors import ModelLoadError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["DEFAULT_MODEL", "Embedder", "SentenceTransformerEmbedder", "cpu_has_bf16",
-           "load_embedder"]
+__all__ = ["BF16_MIN_BATCH", "DEFAULT_MODEL", "Embedder", "SentenceTransformerEmbedder",
+           "cpu_has_bf16", "load_embedder"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# Calls with fewer texts than this (search queries, a quote) run in fp32 on one thread;
+# larger ones (indexing, answer sentences) in bf16, where the CPU supports it, on every
+# thread. On a shared 2-core machine a query on two threads is slower and its tail far
+# longer, since the two OpenMP threads wait on each other whenever another process holds
+# a core; a bf16 copy of the weights embeds bulk text faster than fp32 weights, with or
+# without autocast. Numbers: docs/benchmarks.md, section "throughput".
+BF16_MIN_BATCH = 16
 Precision = Literal["auto", "bf16", "fp32"]
 
 
@@ -53,12 +63,18 @@ def model_location(name: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model on the CPU, in bfloat16 where the CPU runs it fast.
+    """A sentence-transformers model on the CPU; bulk batches in bfloat16 where that is fast.
+
+    Calls with fewer than ``BF16_MIN_BATCH`` texts (queries) run the fp32 model on one
+    thread: exact, and fastest for them. Larger calls run a bfloat16 copy of the model,
+    made on first use, when bf16 is on. The bf16 vectors are within cosine 0.998 of fp32
+    (tests/test_search.py).
 
     Args:
         name: ``all-MiniLM-L6-v2`` (the packaged default), a local model directory, or the
             id of a model already in the local Hugging Face cache. Nothing is downloaded.
-        precision: ``auto`` picks bf16 on CPUs with AMX or AVX-512-BF16, else fp32.
+        precision: ``auto`` uses bf16 for bulk batches on CPUs with AMX or AVX-512-BF16;
+            ``bf16`` forces it for bulk batches; ``fp32`` never uses it.
         batch_size: texts encoded per forward pass.
     """
 
@@ -84,8 +100,10 @@ class SentenceTransformerEmbedder:
                 "Pass a local model directory with --model or QA_MODEL."
             ) from e
         self.bf16 = precision == "bf16" or (precision == "auto" and cpu_has_bf16())
-        if self.bf16:
-            model.to(torch.bfloat16)
+        self._torch = torch
+        self._bulk_model = None
+        self._all_threads = torch.get_num_threads()
+        self._lock = threading.Lock()
         self.model = model
         self.name = name
         self.dim = int(model.get_embedding_dimension())
@@ -96,14 +114,40 @@ class SentenceTransformerEmbedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, show_progress_bar=progress,
-            convert_to_numpy=True, normalize_embeddings=True,
-        )
+        small = len(texts) < BF16_MIN_BATCH
+        model = self.model if small or not self.bf16 else self._bf16_model()
+        with _threads(self._torch, 1 if small else None, self._all_threads):
+            vectors = model.encode(
+                list(texts), batch_size=self.batch_size, show_progress_bar=progress,
+                convert_to_numpy=True, normalize_embeddings=True,
+            )
         vectors = np.asarray(vectors, dtype=np.float32)
         # bf16 output is normalised before the cast back; renormalise in fp32.
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
+
+    def _bf16_model(self):
+        with self._lock:
+            if self._bulk_model is None:
+                self._bulk_model = copy.deepcopy(self.model).to(self._torch.bfloat16)
+            return self._bulk_model
+
+
+@contextmanager
+def _threads(torch, n: int | None, restore: int):
+    """Run torch on ``n`` intra-op threads inside the block, then on ``restore``.
+
+    The setting is process-wide; restoring a fixed count (not the one read on entry)
+    keeps concurrent calls from leaving it at 1.
+    """
+    if n is None or n == restore:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(restore)
 
 
 def load_embedder(name: str | None = None, precision: Precision = "auto") -> Embedder:

@@ -10,13 +10,10 @@ from qa.retrieval import Filters, search
 
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory, real_embedder):
-    from tests.conftest import SEED
+    from tests.conftest import copy_seed
 
     root = tmp_path_factory.mktemp("seed")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
-        (corpus / src.name).write_bytes(src.read_bytes())
+    corpus = copy_seed(root / "corpus")
     update(corpus, root / "index", model=real_embedder.name,
            load_embedder=lambda _: real_embedder)
     return Index.load(root / "index", model=real_embedder.name)
@@ -39,6 +36,25 @@ def test_bf16_matches_fp32(real_embedder):
     fp32 = SentenceTransformerEmbedder(precision="fp32").embed(texts)
     bf16 = SentenceTransformerEmbedder(precision="bf16").embed(texts)
     assert ((fp32 * bf16).sum(axis=1) >= 0.998).all()
+
+
+def test_bulk_batches_use_bf16_and_stay_close_to_fp32():
+    import numpy as np
+
+    from qa.embedding import BF16_MIN_BATCH, SentenceTransformerEmbedder, cpu_has_bf16
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no fast bfloat16")
+    texts = [f"Report {i}: the Security Council met in Akorda on day {i}."
+             for i in range(BF16_MIN_BATCH)]
+    fp32 = SentenceTransformerEmbedder(precision="fp32").embed(texts)
+    bf16 = SentenceTransformerEmbedder(precision="bf16")
+    bulk = bf16.embed(texts)
+    cosines = (fp32 * bulk).sum(axis=1)
+    assert (cosines >= 0.998).all()
+    assert not np.allclose(cosines, 1, atol=1e-7)  # the bulk path really ran in bf16
+    # a single query runs in fp32 whatever the precision: identical to the fp32 model
+    assert np.allclose(bf16.embed(texts[:1]), fp32[:1], atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -81,13 +97,10 @@ DISTRACTORS = {
 @pytest.fixture(scope="module")
 def mixed_index(tmp_path_factory, real_embedder):
     """The seed among documents that mean nearly the same without the names."""
-    from tests.conftest import SEED
+    from tests.conftest import copy_seed
 
     root = tmp_path_factory.mktemp("mixed")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for src in (SEED, SEED.with_name(SEED.name + ".meta.json")):
-        (corpus / src.name).write_bytes(src.read_bytes())
+    corpus = copy_seed(root / "corpus")
     for name, text in DISTRACTORS.items():
         (corpus / name).write_text(text, encoding="utf-8")
     update(corpus, root / "index", model=real_embedder.name,
