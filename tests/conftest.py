@@ -62,3 +62,15 @@ def real_embedder():
     from qa.embedding import load_embedder
 
     return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, real_embedder):
+    """The seed indexed once with the packaged model, for read-only tests."""
+    from qa.index import Index, update
+
+    root = tmp_path_factory.mktemp("seed-index")
+    corpus = copy_seed(root / "corpus")
+    update(corpus, root / "index", model=real_embedder.name,
+           load_embedder=lambda _: real_embedder)
+    return Index.load(root / "index", model=real_embedder.name)

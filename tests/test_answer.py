@@ -22,17 +22,6 @@ from qa.retrieval import Filters, search
 from qa.sentences import sentence_spans
 
 
-@pytest.fixture(scope="module")
-def seed_index(tmp_path_factory, real_embedder):
-    from tests.conftest import copy_seed
-
-    root = tmp_path_factory.mktemp("seed")
-    corpus = copy_seed(root / "corpus")
-    update(corpus, root / "index", model=real_embedder.name,
-           load_embedder=lambda _: real_embedder)
-    return Index.load(root / "index", model=real_embedder.name)
-
-
 def assert_verbatim(index: Index, a: Answer) -> None:
     """Every citation is the document's own text, and the answer is only those quotes."""
     if a.abstained:

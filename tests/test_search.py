@@ -8,17 +8,6 @@ from qa.index import Index, update
 from qa.retrieval import Filters, search
 
 
-@pytest.fixture(scope="module")
-def seed_index(tmp_path_factory, real_embedder):
-    from tests.conftest import copy_seed
-
-    root = tmp_path_factory.mktemp("seed")
-    corpus = copy_seed(root / "corpus")
-    update(corpus, root / "index", model=real_embedder.name,
-           load_embedder=lambda _: real_embedder)
-    return Index.load(root / "index", model=real_embedder.name)
-
-
 def test_real_model_embeds_normalised_384_dim_vectors(real_embedder):
     import numpy as np
 
