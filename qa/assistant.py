@@ -63,8 +63,14 @@ class Assistant:
             return self._embedder
 
     def warm_up(self) -> None:
-        """Load the model and the index now, so the first question does not wait."""
-        self._load_embedder(self.settings.model)
+        """Load the model and the index now, so the first question does not wait.
+
+        One query-sized and one batch-sized call prepare both embedding paths (the
+        batch path makes its bfloat16 copy of the model on first use).
+        """
+        embedder = self._load_embedder(self.settings.model)
+        embedder.embed(["warm up"])
+        embedder.embed(["warm up"] * 32)
         _ = self.index
 
     # -- operations ------------------------------------------------------------------
