@@ -108,6 +108,7 @@ class Index:
         self.chunks = chunks
         self._lexical = lexical
         self._documents: dict[str, IndexedDocument] | None = None
+        self._stamp: tuple[int, int] | None = None  # the manifest file this was loaded from
 
     @classmethod
     def load(cls, path: Path, *, model: str | None = None, verify: bool = False) -> Index:
@@ -118,6 +119,7 @@ class Index:
                 the index was built with.
             verify: check every file's sha256 against the manifest, not only its size.
         """
+        stamp = _manifest_stamp(path)  # before reading: a switch in between means a reload
         manifest = Manifest.read(path)
         if manifest is None:
             raise IndexMissingError(f"No index in {path}. Run `qa index` first.")
@@ -132,8 +134,10 @@ class Index:
         # `qa index` adds it without re-embedding anything.
         lexical = (LexicalIndex.load(version_dir, mmap=True)
                    if _has_lexical(manifest) else None)
-        return cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
-                   ChunkStore(version_dir, readonly=True), lexical)
+        index = cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
+                    ChunkStore(version_dir, readonly=True), lexical)
+        index._stamp = stamp
+        return index
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -151,7 +155,13 @@ class Index:
         return self._documents
 
     def is_current(self) -> bool:
-        """False once a newer version has been switched in on disk."""
+        """False once a newer version has been switched in on disk.
+
+        Called before every query, so the manifest (which lists every document) is only
+        parsed when its file is no longer the one this index was loaded from.
+        """
+        if self._stamp is not None and _manifest_stamp(self.path) == self._stamp:
+            return True
         try:
             latest = Manifest.read(self.path)
         except Exception:
@@ -356,6 +366,15 @@ def _check_files(version_dir: Path, files: dict[str, dict], *, verify: bool) -> 
                     f"{path} is damaged ({key} differs from the manifest). "
                     "Run `qa index --rebuild`."
                 )
+
+
+def _manifest_stamp(index_dir: Path) -> tuple[int, int] | None:
+    """Identity of the manifest file: an update replaces it, so the inode changes."""
+    try:
+        st = os.stat(index_dir / MANIFEST)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def _latest_version(index_dir: Path) -> int:
