@@ -19,17 +19,21 @@ def qa(*args: str, env: dict | None = None, cwd: Path | None = None):
                           env={**os.environ, **(env or {})}, cwd=cwd, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """A corpus with the seed, indexed once by `qa index` with the packaged model."""
+def index_seed(root: Path) -> tuple[Path, dict, dict]:
+    """Copy the seed under ``root`` and run `qa index`: the corpus, env and its report."""
     from tests.conftest import copy_seed
 
-    root = tmp_path_factory.mktemp("cli")
     corpus = copy_seed(root / "corpus")
     env = {"QA_CORPUS": str(corpus), "QA_INDEX": str(root / "index")}
     result = qa("index", "--json", env=env)
     assert result.returncode == 0, result.stderr
     return corpus, env, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A corpus with the seed, indexed once by `qa index` with the packaged model."""
+    return index_seed(tmp_path_factory.mktemp("cli"))
 
 
 def test_index_json_contract(built):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.test_cli import SEARCH_KEYS, qa
+from tests.test_cli import SEARCH_KEYS, index_seed, qa
 
 ANSWER_KEYS = {"question", "answer", "abstained", "citations", "related"}
 CITATION_KEYS = {"n", "doc_id", "path", "title", "date", "source", "start", "end", "quote"}
@@ -16,13 +16,7 @@ CITATION_KEYS = {"n", "doc_id", "path", "title", "date", "source", "start", "end
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The seed indexed once by `qa index`, and its stored text from `qa show`."""
-    from tests.conftest import copy_seed
-
-    root = tmp_path_factory.mktemp("ask")
-    corpus = copy_seed(root / "corpus")
-    env = {"QA_CORPUS": str(corpus), "QA_INDEX": str(root / "index")}
-    result = qa("index", "--json", env=env)
-    assert result.returncode == 0, result.stderr
+    _, env, _ = index_seed(tmp_path_factory.mktemp("ask"))
     docs = json.loads(qa("docs", "--json", env=env).stdout)["documents"]
     stored = json.loads(qa("show", docs[0]["doc_id"], "--json", env=env).stdout)
     return env, stored
