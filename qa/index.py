@@ -4,7 +4,7 @@ Layout of ``index/``::
 
     manifest.json       what is here: format, model, chunker, documents, files, checksums
     v000007/            the version the manifest names
-        vectors.faiss   normalised chunk vectors under chunk ids
+        vectors.faiss   normalised chunk vectors under chunk ids (exact, or IVF-SQ8 when large)
         chunks.sqlite3  documents' stored text and metadata, chunk offsets
         bm25/           the lexical (BM25) index over the same chunk ids
     .lock               held by the one process that is updating
@@ -67,6 +67,7 @@ class Manifest:
     files: dict[str, dict]  # posix path in the version -> {"bytes": ..., "sha256": ...}
     chunks: int
     created: str
+    vector_index: str = "exact"  # FaissStore.kind: "exact" or "ivf<lists>-sq8"
 
     @classmethod
     def read(cls, index_dir: Path) -> Manifest | None:
@@ -83,9 +84,9 @@ class Manifest:
                 f", this qa reads format {FORMAT_VERSION}. Run `qa index --rebuild`."
             )
         try:
-            return cls(**{k: data[k] for k in cls.__dataclass_fields__})
-        except KeyError as e:
-            raise IndexCorruptError(f"{path} lacks {e}. Run `qa index --rebuild`.") from e
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        except TypeError as e:  # a required field is missing
+            raise IndexCorruptError(f"{path} is incomplete ({e}). Run `qa index --rebuild`.") from e
 
     def write(self, index_dir: Path) -> None:
         tmp = index_dir / f"{TMP_PREFIX}{MANIFEST}"
@@ -291,6 +292,7 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     # chunk; that takes seconds where re-embedding would take minutes.
     LexicalIndex.build(db.iter_chunks()).save(tmp)
     db.close()
+    store.fit()
     store.save(tmp)
 
     files = {path.relative_to(tmp).as_posix(): _describe(path)
@@ -303,7 +305,7 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     os.rename(tmp, index_dir / directory)
     _fsync(index_dir)
     Manifest(FORMAT_VERSION, version, directory, model, dim, chunker.as_dict(),
-             dict(sorted(documents.items())), files, total, now).write(index_dir)
+             dict(sorted(documents.items())), files, total, now, store.kind).write(index_dir)
     _drop_old_versions(index_dir, keep={directory, previous.directory if previous else ""})
 
     really_added = sum(1 for d in new if d not in failed)
