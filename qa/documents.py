@@ -5,6 +5,10 @@ files. Each file may have a JSON sidecar next to it (``name.txt.meta.json``) wit
 ``title``, ``date`` and ``publisher``; whatever the sidecar leaves out is inferred from
 the text and the path.
 
+A document's whole text is held in memory and stored, so one file may be at most
+``document_limit()`` bytes (50 MB unless ``QA_MAX_DOCUMENT_MB`` says otherwise); a larger
+file is refused from its size alone, before any of it is read.
+
 The extracted ``Document.text`` is the reference every offset in qa points into, so
 site chrome is never cut out of it: it is only listed in ``Document.boilerplate`` for
 the chunker to skip.
@@ -25,14 +29,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
-from qa.errors import IngestError
+from qa.errors import IngestError, InvalidInputError
 
 __all__ = [
     "Document",
     "SUPPORTED_SUFFIXES",
     "SIDECAR_SUFFIX",
+    "MAX_DOCUMENT_BYTES",
+    "LIMIT_VARIABLE",
+    "document_limit",
     "discover",
     "doc_id_for",
     "load_document",
@@ -47,6 +54,48 @@ SIDECAR_SUFFIX = ".meta.json"
 
 _BINARY = "not a text file (binary content)"
 _EMPTY = "empty file"
+
+# The default size limit for one document, which the page's uploads share.
+MAX_DOCUMENT_BYTES = 50 * 2**20
+LIMIT_VARIABLE = "QA_MAX_DOCUMENT_MB"
+# A metadata sidecar holds a few short fields; anything this large is not one.
+_MAX_SIDECAR_BYTES = 2**20
+_BLOCK = 2**20  # read size when hashing
+
+
+def document_limit() -> int:
+    """The largest file, in bytes, that qa reads as one document.
+
+    ``MAX_DOCUMENT_BYTES`` (50 MB), unless the environment variable
+    ``QA_MAX_DOCUMENT_MB`` gives another number of megabytes (MiB; fractions allowed).
+
+    Raises:
+        InvalidInputError: ``QA_MAX_DOCUMENT_MB`` is not a positive number.
+    """
+    raw = os.environ.get(LIMIT_VARIABLE, "").strip()
+    if not raw:
+        return MAX_DOCUMENT_BYTES
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = float("nan")
+    if not 0 < megabytes < float("inf") or megabytes * 2**20 < 1:
+        raise InvalidInputError(f"{LIMIT_VARIABLE}={raw!r} is not a positive number of "
+                                f"megabytes. Set it like {LIMIT_VARIABLE}=50, or unset it.")
+    return int(megabytes * 2**20)
+
+
+def _megabytes(size: int) -> str:
+    value = size / 2**20
+    return f"{value:.0f} MB" if value >= 100 else f"{value:.3g} MB"
+
+
+def _too_large(size: int, limit: int) -> str:
+    shown, allowed = _megabytes(size), _megabytes(limit)
+    if shown == allowed:  # just over the limit: megabytes would read "50 MB, limit 50 MB"
+        shown, allowed = f"{size:,} bytes", f"{limit:,} bytes"
+    return (f"too large ({shown}; the limit for one document is {allowed}); split it into "
+            f"smaller files or raise {LIMIT_VARIABLE}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +148,7 @@ def discover(corpus: Path) -> list[Path]:
     """
     root = Path(corpus)
     if not root.is_dir():
-        raise IngestError(str(root), "corpus folder not found; pass an existing directory")
+        raise IngestError(_shown(root), "corpus folder not found; pass an existing directory")
     real_root = root.resolve()
     found: list[tuple[str, Path]] = []
     # Each folder carries the real paths of its ancestors: entering one of them again
@@ -112,7 +161,7 @@ def discover(corpus: Path) -> list[Path]:
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as exc:
-            raise IngestError(str(folder), f"cannot list folder ({exc.strerror})") from exc
+            raise IngestError(_shown(folder), f"cannot list folder ({exc.strerror})") from exc
         for entry in entries:
             if entry.name.startswith((".", "~$")):
                 continue
@@ -199,6 +248,9 @@ def load_document(path: Path, corpus: Path) -> Document:
     ``sha256(file bytes + b"\\0" + sidecar bytes)``, so editing the metadata alone also
     makes the document re-index.
 
+    A file larger than ``document_limit()`` is refused from its size, before a byte of
+    it is read.
+
     Args:
         path: The file, inside ``corpus``.
         corpus: The corpus folder; ``Document.path`` is relative to it.
@@ -208,16 +260,19 @@ def load_document(path: Path, corpus: Path) -> Document:
 
     Raises:
         IngestError: The file or its sidecar cannot be read or turned into text; the
-            problem is one line, e.g. ``empty file`` or ``PDF is encrypted``.
+            problem is one line, e.g. ``empty file``, ``PDF is encrypted`` or ``too
+            large (200 MB; the limit for one document is 50 MB); ...``.
+        InvalidInputError: ``QA_MAX_DOCUMENT_MB`` is set to something that is not a
+            positive number.
     """
     path = Path(path)
-    where = str(path)
+    where = _shown(path)
     relpath = _relative_posix(path, Path(corpus))
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES or path.name.lower().endswith(SIDECAR_SUFFIX):
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise IngestError(where, f"unsupported file type {suffix or '(none)'!r}; use {supported}")
-    data = _read_bytes(path)
+    data = _read_document_bytes(path, document_limit())
     if not data:
         raise IngestError(where, _EMPTY)
     sidecar = _read_sidecar(path)
@@ -246,7 +301,9 @@ def content_hash(path: Path) -> str:
     """The ``sha256`` that ``load_document(path, ...)`` will give, without parsing.
 
     Cheap change detection for indexing: it reads the file and its sidecar's bytes
-    but neither extracts text nor validates the sidecar.
+    in blocks, so memory stays small whatever their size (a file over the size limit
+    still gets a hash; ``load_document`` is what refuses it), and it neither extracts
+    text nor validates the sidecar.
 
     Args:
         path: The document.
@@ -259,7 +316,27 @@ def content_hash(path: Path) -> str:
         IngestError: The file or its sidecar cannot be read.
     """
     path = Path(path)
-    return _hash(_read_bytes(path), _read_sidecar_bytes(path))
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            _hash_blocks(digest, f)
+    except OSError as exc:
+        raise IngestError(_shown(path), f"cannot read file ({exc.strerror or exc})") from exc
+    sidecar = _sidecar_of(path)
+    try:
+        with open(sidecar, "rb") as f:
+            digest.update(b"\0")
+            _hash_blocks(digest, f)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise IngestError(_shown(sidecar), _unreadable_sidecar(exc)) from exc
+    return digest.hexdigest()
+
+
+def _hash_blocks(digest: Any, f: BinaryIO) -> None:
+    while block := f.read(_BLOCK):
+        digest.update(block)
 
 
 def _hash(data: bytes, sidecar: bytes | None) -> str:
@@ -269,20 +346,41 @@ def _hash(data: bytes, sidecar: bytes | None) -> str:
     return digest.hexdigest()
 
 
+def _shown(path: Path) -> str:
+    """The path on one printable line, for messages: a file name may hold a newline,
+    other control characters or bytes that are not UTF-8; those are escaped."""
+    text = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: m[0].encode("unicode_escape").decode(), text)
+
+
 def _relative_posix(path: Path, corpus: Path) -> str:
     # abspath normalises ".." without resolving symlinks: a symlinked file keeps the
     # relative path it was discovered under.
     rel = os.path.relpath(os.path.abspath(path), os.path.abspath(corpus))
     if rel == os.curdir or rel.startswith(os.pardir + os.sep) or rel == os.pardir:
-        raise IngestError(str(path), f"not inside the corpus folder {corpus}")
+        raise IngestError(_shown(path), f"not inside the corpus folder {corpus}")
     return Path(rel).as_posix()
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_document_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes, or IngestError when it is over ``limit`` bytes.
+
+    The size is checked on the open file before anything is read, and the read stops
+    one byte past the limit, so a file that grows meanwhile cannot fill the memory.
+    """
     try:
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise IngestError(_shown(path), _too_large(size, limit))
+            data = f.read(size + 1)
+            if len(data) > size:  # it grew since fstat: read on, up to the limit
+                data += f.read(limit + 1 - len(data))
+                if len(data) > limit:
+                    raise IngestError(_shown(path), _too_large(os.fstat(f.fileno()).st_size, limit))
     except OSError as exc:
-        raise IngestError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+        raise IngestError(_shown(path), f"cannot read file ({exc.strerror or exc})") from exc
+    return data
 
 
 def _source_of(relpath: str) -> str | None:
@@ -336,17 +434,27 @@ def _read_sidecar(path: Path) -> tuple[bytes, dict[str, Any]] | None:
     raw = _read_sidecar_bytes(path)
     if raw is None:
         return None
-    return raw, _parse_metadata(raw, str(_sidecar_of(path)))
+    return raw, _parse_metadata(raw, _shown(_sidecar_of(path)))
 
 
 def _read_sidecar_bytes(path: Path) -> bytes | None:
     sidecar = _sidecar_of(path)
     try:
-        return sidecar.read_bytes()
+        with open(sidecar, "rb") as f:
+            raw = f.read(_MAX_SIDECAR_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise IngestError(str(sidecar), f"cannot read metadata sidecar ({exc.strerror})") from exc
+        raise IngestError(_shown(sidecar), _unreadable_sidecar(exc)) from exc
+    if len(raw) > _MAX_SIDECAR_BYTES:
+        raise IngestError(_shown(sidecar), f"metadata sidecar is over "
+                          f"{_megabytes(_MAX_SIDECAR_BYTES)}; keep only its title, date and "
+                          "publisher")
+    return raw
+
+
+def _unreadable_sidecar(exc: OSError) -> str:
+    return f"cannot read metadata sidecar ({exc.strerror or exc})"
 
 
 def _sidecar_of(path: Path) -> Path:

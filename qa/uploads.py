@@ -12,12 +12,18 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.documents import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
+from qa.documents import (
+    MAX_DOCUMENT_BYTES,
+    SIDECAR_SUFFIX,
+    SUPPORTED_SUFFIXES,
+    document_limit,
+)
 from qa.errors import InvalidInputError, NotFoundError
 
 __all__ = ["MAX_UPLOAD_BYTES", "Saved", "safe_name", "save_upload", "delete_file"]
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# An upload is a document: the same limit, so nothing is accepted that indexing refuses.
+MAX_UPLOAD_BYTES = MAX_DOCUMENT_BYTES
 
 
 @dataclass(frozen=True)
@@ -51,12 +57,18 @@ def safe_name(name: str) -> str:
 
 
 def save_upload(corpus: Path, name: str, data: bytes, *, overwrite: bool = False,
-                limit: int = MAX_UPLOAD_BYTES) -> Saved:
-    """Write ``data`` as ``corpus/<name>`` atomically; refuse to replace unless asked."""
+                limit: int | None = None) -> Saved:
+    """Write ``data`` as ``corpus/<name>`` atomically; refuse to replace unless asked.
+
+    ``limit`` defaults to ``qa.documents.document_limit()`` (50 MB, or
+    ``QA_MAX_DOCUMENT_MB``).
+    """
     base = safe_name(name)
+    limit = document_limit() if limit is None else limit
     if len(data) > limit:
-        raise InvalidInputError(f"{base} is {len(data) / 1e6:.1f} MB; the limit is "
-                                f"{limit / 1e6:.0f} MB. Split or compress the file.")
+        raise InvalidInputError(f"{base} is {len(data) / 2**20:.3g} MB, over the "
+                                f"{limit / 2**20:.3g} MB limit for one document. Split it into "
+                                "smaller files.")
     if not data:
         raise InvalidInputError(f"{base} is empty; upload a file with text in it.")
     corpus.mkdir(parents=True, exist_ok=True)

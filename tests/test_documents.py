@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa.documents import (
+    MAX_DOCUMENT_BYTES,
     SIDECAR_SUFFIX,
     SUPPORTED_SUFFIXES,
     Document,
@@ -22,11 +24,12 @@ from qa.documents import (
     decode,
     discover,
     doc_id_for,
+    document_limit,
     infer_date,
     load_document,
     read_metadata,
 )
-from qa.errors import IngestError, QAError
+from qa.errors import IngestError, InvalidInputError, QAError
 
 SEED_NAME = "2022-01-06-tokayev-security-council-session.txt"
 SEED = Path(__file__).resolve().parents[1] / "corpus" / SEED_NAME
@@ -557,6 +560,128 @@ def test_content_hash_matches_the_document_hash(tmp_path: Path, sidecar: dict | 
 def test_content_hash_of_a_missing_file_raises_ingest_error(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="cannot read file"):
         content_hash(tmp_path / "gone.txt")
+
+
+# --------------------------------------------------------------------------- size limit
+
+HEAD = b"Statement of the ministry.\n"
+
+
+def sparse(path: Path, size: int, head: bytes = HEAD) -> Path:
+    """A file of ``size`` bytes that starts with ``head`` and takes almost no disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(head)
+        f.truncate(size)
+    return path
+
+
+def _peak_bytes(call):
+    """Run ``call()``; return its result (or exception) and the peak Python allocation."""
+    tracemalloc.start()
+    try:
+        try:
+            result = call()
+        except Exception as exc:  # noqa: BLE001 - handed back to the test to check
+            result = exc
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_file_over_the_limit_is_refused_from_its_size_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QA_MAX_DOCUMENT_MB", raising=False)
+    path = sparse(tmp_path / "huge.txt", 200 * 2**20)
+
+    error, peak = _peak_bytes(lambda: load_document(path, tmp_path))
+
+    assert isinstance(error, IngestError)
+    assert str(error) == (
+        f"{path}: too large (200 MB; the limit for one document is 50 MB); split it into "
+        "smaller files or raise QA_MAX_DOCUMENT_MB"
+    )
+    assert peak < 2**20  # nothing of the 200 MB was read
+
+
+@pytest.mark.parametrize(("over", "refused"), [(-1, False), (0, False), (1, True), (2**20, True)])
+def test_the_limit_is_exact_and_set_by_qa_max_document_mb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, over: int, refused: bool
+) -> None:
+    monkeypatch.setenv("QA_MAX_DOCUMENT_MB", "0.25")
+    limit = 2**18
+    assert document_limit() == limit
+    path = tmp_path / "doc.txt"
+    path.write_bytes((HEAD * (limit // len(HEAD) + 2**16))[: limit + over])
+    if not refused:
+        assert len(load_document(path, tmp_path).text) == limit + over
+        return
+    with pytest.raises(IngestError) as caught:
+        load_document(path, tmp_path)
+    size = f"{limit + over:,} bytes" if over == 1 else f"{(limit + over) / 2**20:.3g} MB"
+    allowed = "262,144 bytes" if over == 1 else "0.25 MB"
+    assert caught.value.problem == (
+        f"too large ({size}; the limit for one document is {allowed}); split it into smaller "
+        "files or raise QA_MAX_DOCUMENT_MB"
+    )
+
+
+def test_the_default_limit_is_50_mb_and_uploads_share_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.uploads import MAX_UPLOAD_BYTES, save_upload
+
+    monkeypatch.delenv("QA_MAX_DOCUMENT_MB", raising=False)
+    assert document_limit() == MAX_DOCUMENT_BYTES == MAX_UPLOAD_BYTES == 50 * 2**20
+    monkeypatch.setenv("QA_MAX_DOCUMENT_MB", "0.25")
+    with pytest.raises(InvalidInputError) as caught:
+        save_upload(Path("/nonexistent"), "big.txt", b"x" * (2**18 + 2**17))
+    assert str(caught.value) == ("big.txt is 0.375 MB, over the 0.25 MB limit for one document. "
+                                 "Split it into smaller files.")
+
+
+@pytest.mark.parametrize("value", ["fifty", "0", "-5", "nan", "inf", "1e-9"])
+def test_a_bad_limit_setting_is_named_with_its_fix(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("QA_MAX_DOCUMENT_MB", value)
+    with pytest.raises(InvalidInputError) as caught:
+        document_limit()
+    assert str(caught.value) == (
+        f"QA_MAX_DOCUMENT_MB={value!r} is not a positive number of megabytes. Set it like "
+        "QA_MAX_DOCUMENT_MB=50, or unset it."
+    )
+
+
+def test_content_hash_reads_a_200_mb_file_in_bounded_blocks(tmp_path: Path) -> None:
+    path = sparse(tmp_path / "huge.txt", 200 * 2**20)
+    expected = hashlib.sha256(HEAD)
+    zeros = bytes(2**20)
+    remaining = 200 * 2**20 - len(HEAD)
+    while remaining:
+        expected.update(zeros[: min(remaining, len(zeros))])
+        remaining -= min(remaining, len(zeros))
+
+    digest, peak = _peak_bytes(lambda: content_hash(path))
+
+    assert digest == expected.hexdigest()
+    assert peak < 8 * 2**20
+
+
+def test_an_oversized_sidecar_is_refused(tmp_path: Path) -> None:
+    path = _seed(tmp_path)
+    sparse(path.with_name(path.name + SIDECAR_SUFFIX), 2 * 2**20, b'{"title": "x"')
+    with pytest.raises(IngestError, match="metadata sidecar is over 1 MB"):
+        load_document(path, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["two\nlines.txt", "tab\there.txt", "bell\x07.txt"])
+def test_messages_stay_on_one_line_whatever_the_file_name(tmp_path: Path, name: str) -> None:
+    path = _write(tmp_path, name, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(IngestError) as caught:
+        load_document(path, tmp_path)
+    message = str(caught.value)
+    assert message.isprintable()
+    assert name.encode("unicode_escape").decode() in message
 
 
 def test_sidecar_source_key_and_partial_metadata(tmp_path: Path) -> None:
