@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from qa.chunking import ChunkerSettings, chunk_document
 from qa.chunkstore import ChunkStore, IndexedDocument
-from qa.documents import content_hash, discover, doc_id_for, load_document
+from qa.documents import SIDECAR_SUFFIX, content_hash, discover, doc_id_for, load_document
 from qa.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -63,7 +63,7 @@ class Manifest:
     model: str
     dim: int
     chunker: dict
-    documents: dict[str, dict]  # doc_id -> {"path": ..., "sha256": ...}
+    documents: dict[str, dict]  # doc_id -> {"path": ..., "sha256": ..., "stamp": ...}
     files: dict[str, dict]  # posix path in the version -> {"bytes": ..., "sha256": ...}
     chunks: int
     created: str
@@ -234,11 +234,14 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         )
     old_docs = old.documents if old else {}
 
-    paths = discover(corpus)
     seen: dict[str, dict] = {}
-    for p in paths:
+    for p in discover(corpus):
         rel = p.relative_to(corpus).as_posix()
-        seen[doc_id_for(rel)] = {"path": rel, "sha256": content_hash(p), "file": p}
+        doc_id, stamp = doc_id_for(rel), _stamp(p)
+        known = old_docs.get(doc_id, {})
+        sha256 = (known["sha256"] if stamp is not None and known.get("stamp") == stamp
+                  else content_hash(p))
+        seen[doc_id] = {"path": rel, "sha256": sha256, "stamp": stamp, "file": p}
     new = [d for d in seen if d not in old_docs]
     changed = [d for d in seen if d in old_docs and old_docs[d]["sha256"] != seen[d]["sha256"]]
     removed = [d for d in old_docs if d not in seen]
@@ -285,7 +288,8 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         ids = db.add(doc, chunks, now)
         store.add(_ids(ids), vectors[offset:offset + len(chunks)])
         offset += len(chunks)
-        documents[doc.doc_id] = {"path": doc.path, "sha256": doc.sha256}
+        documents[doc.doc_id] = {"path": doc.path, "sha256": doc.sha256,
+                                 "stamp": seen[doc.doc_id]["stamp"]}
     db.commit()
     total = db.count()
     # bm25s cannot add or remove documents, so the lexical index is rebuilt from every
@@ -317,6 +321,26 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
 
 def _has_lexical(manifest: Manifest) -> bool:
     return any(name.startswith(f"{LEXICAL_DIR}/") for name in manifest.files)
+
+
+def _stamp(path: Path) -> list[int] | None:
+    """Size and mtime of a document and its sidecar, or None when too fresh to trust.
+
+    A document whose stamp matches the manifest's is not read again to hash it. A file
+    modified in the same clock tick as it was stamped could keep its stamp while its
+    bytes change, so files changed in the last two seconds get no stamp and are hashed.
+    """
+    stamps = []
+    for file in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
+        try:
+            st = file.stat()
+        except FileNotFoundError:
+            stamps += [-1, -1]
+            continue
+        if time.time_ns() - st.st_mtime_ns < 2_000_000_000:
+            return None
+        stamps += [st.st_size, st.st_mtime_ns]
+    return stamps
 
 
 def _ids(ids: list[int]):

@@ -242,3 +242,33 @@ def test_reader_follows_new_versions(seed_corpus, tmp_path, fake_embedder):
     build(seed_corpus, index_dir, fake_embedder)
     assert not index.is_current()
     assert search(index, fake_embedder, "Security Council", k=1)  # the old version still serves
+
+
+def test_unchanged_files_are_not_read_again_to_hash_them(tmp_path, fake_embedder,
+                                                         monkeypatch):
+    import qa.index
+
+    corpus = tmp_path / "corpus"
+    old = time.time() - 60
+    for name in ("a.txt", "b.txt"):
+        os.utime(write(corpus, name, f"Text of {name} about harvests and rain.\n"), (old, old))
+    build(corpus, tmp_path / "index", fake_embedder)
+
+    hashed = []
+    real_hash = qa.index.content_hash
+    monkeypatch.setattr(qa.index, "content_hash", lambda p: hashed.append(p.name) or real_hash(p))
+    report = build(corpus, tmp_path / "index", fake_embedder)
+    assert hashed == [] and report.unchanged == 2
+
+    # same size, new bytes, an older mtime than before: the stamp differs, so it is hashed
+    os.utime(write(corpus, "a.txt", "Text of a.txt about markets and snow.\n"),
+             (old - 30, old - 30))
+    report = build(corpus, tmp_path / "index", fake_embedder)
+    assert hashed == ["a.txt"] and report.updated == 1
+    assert "markets" in all_texts(tmp_path / "index")
+
+    # a file changed within the last seconds is always hashed
+    write(corpus, "b.txt", "Text of b.txt about harvests and rain.\n")
+    hashed.clear()
+    report = build(corpus, tmp_path / "index", fake_embedder)
+    assert "b.txt" in hashed and report.unchanged == 2
