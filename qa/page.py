@@ -126,16 +126,16 @@ def show_answer(qa: Assistant, answer, turn: int = 0) -> None:
         for p in answer.related:
             with st.expander(f"{p.title} · {p.date or 'undated'} · characters "
                              f"{p.start}–{p.end}"):
-                st.markdown(highlight(qa.document(p.doc_id).text, p.start, p.end),
-                            unsafe_allow_html=True)
+                show_passage(qa, p.doc_id, p.start, p.end, p.text)
         return
     st.markdown(escape_markdown(answer.answer))
     for c in answer.citations:
         with st.expander(f"[{c.n}] {c.title} · {c.date or 'undated'} · characters "
                          f"{c.start}–{c.end}"):
-            doc = qa.document(c.doc_id)
-            st.markdown(highlight(doc.text, c.start, c.end), unsafe_allow_html=True)
+            current = show_passage(qa, c.doc_id, c.start, c.end, c.quote)
             st.caption(f"{escape_markdown(c.source or c.path)} · {c.doc_id}")
+            if not current:
+                continue
             # the text is read only when clicked: a long conversation stays light
             st.download_button(
                 "Download the document", partial(_document_text, qa, c.doc_id),
@@ -143,6 +143,25 @@ def show_answer(qa: Assistant, answer, turn: int = 0) -> None:
                 key=f"doc-{turn}-{c.n}",
                 help=f"The cited words are at characters {c.start}–{c.end} of the file.")
             st.caption(f"In the downloaded file: characters {c.start}–{c.end}.")
+
+
+def show_passage(qa: Assistant, doc_id: str, start: int, end: int, text: str) -> bool:
+    """Show ``text`` highlighted in its document; False, with the words alone, when the
+    current index no longer has them there.
+
+    A conversation is shown again on every rerun, and an update (another session's
+    upload or deletion, `qa index`) may have removed or changed a cited document since.
+    """
+    try:
+        stored = qa.document(doc_id).text
+    except QAError:
+        stored = ""
+    if stored[start:end] != text:
+        st.caption("This document has been changed or removed since; the cited words were:")
+        st.markdown(escape_markdown(text))
+        return False
+    st.markdown(highlight(stored, start, end), unsafe_allow_html=True)
+    return True
 
 
 # -- Verify -------------------------------------------------------------------------------
@@ -182,8 +201,7 @@ def show_verdict(qa: Assistant, verdict) -> None:
         m = verdict.match
         st.markdown(f"**{escape_markdown(m.title)}** · {m.date or 'undated'} · characters "
                     f"{m.start}–{m.end}")
-        st.markdown(highlight(qa.document(m.doc_id).text, m.start, m.end),
-                    unsafe_allow_html=True)
+        show_passage(qa, m.doc_id, m.start, m.end, m.text)
         who = verdict.speaker or "not attributed"
         st.caption(f"Speaker: {escape_markdown(who)} · cue: "
                    f"{escape_markdown(verdict.cue or '—')}")
