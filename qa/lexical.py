@@ -15,6 +15,7 @@ from every chunk: about 4 s for SciFact's 17,000 chunks (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,10 @@ DIRNAME = "bm25"
 IDS = "ids.npy"
 STOPWORDS = "english"
 LANGUAGE = "english"
+# np.load parses each .npy header with ast.literal_eval, and CPython before 3.11.8 and
+# 3.12.2 may fail that with "SystemError: AST constructor recursion depth mismatch" when
+# two threads parse at once (python/cpython#106905). One load at a time avoids it.
+_LOADING = threading.Lock()
 
 
 def _stemmer():
@@ -89,10 +94,11 @@ class LexicalIndex:
 
         folder = version_dir / DIRNAME
         try:
-            ids = np.load(folder / IDS)
-            model = None
-            if len(ids):
-                model = bm25s.BM25.load(folder, mmap=mmap, show_progress=False)
+            with _LOADING:
+                ids = np.load(folder / IDS)
+                model = None
+                if len(ids):
+                    model = bm25s.BM25.load(folder, mmap=mmap, show_progress=False)
         except (OSError, ValueError, KeyError) as e:
             raise IndexCorruptError(
                 f"{folder} cannot be read ({type(e).__name__}). Run `qa index --rebuild`."
