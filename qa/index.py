@@ -120,25 +120,38 @@ class Index:
                 the index was built with.
             verify: check every file's sha256 against the manifest, not only its size.
         """
-        stamp = _manifest_stamp(path)  # before reading: a switch in between means a reload
-        manifest = Manifest.read(path)
-        if manifest is None:
-            raise IndexMissingError(f"No index in {path}. Run `qa index` first.")
-        if model is not None and model != manifest.model:
-            raise IndexMismatchError(
-                f"{path} was built with model {manifest.model!r}, not {model!r}. "
-                f"Run `qa index --rebuild` to rebuild it with {model!r}."
-            )
+        for attempt in range(3):
+            stamp = _manifest_stamp(path)  # before reading: a switch in between means a reload
+            manifest = Manifest.read(path)
+            if manifest is None:
+                raise IndexMissingError(f"No index in {path}. Run `qa index` first.")
+            if model is not None and model != manifest.model:
+                raise IndexMismatchError(
+                    f"{path} was built with model {manifest.model!r}, not {model!r}. "
+                    f"Run `qa index --rebuild` to rebuild it with {model!r}."
+                )
+            try:
+                index = cls._open(path, manifest, verify=verify)
+            except IndexCorruptError:
+                # Updates keep two versions: if two finished since the manifest was read,
+                # the version it named is gone. That is no damage; read the new manifest.
+                if attempt == 2 or _manifest_stamp(path) == stamp:
+                    raise
+                continue
+            index._stamp = stamp
+            return index
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open(cls, path: Path, manifest: Manifest, *, verify: bool) -> Index:
         version_dir = path / manifest.directory
         _check_files(version_dir, manifest.files, verify=verify)
         # Versions written before the lexical index existed load without one; the next
         # `qa index` adds it without re-embedding anything.
         lexical = (LexicalIndex.load(version_dir, mmap=True)
                    if _has_lexical(manifest) else None)
-        index = cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
-                    ChunkStore(version_dir, readonly=True), lexical)
-        index._stamp = stamp
-        return index
+        return cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
+                   ChunkStore(version_dir, readonly=True), lexical)
 
     @property
     def lexical(self) -> LexicalIndex:

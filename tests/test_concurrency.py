@@ -22,7 +22,6 @@ import pytest
 
 from qa.assistant import Assistant
 from qa.config import Settings
-from qa.errors import IndexCorruptError
 from qa.index import Index, update
 from qa.retrieval import search
 from tests.conftest import ROOT, FakeEmbedder, copy_seed
@@ -190,9 +189,6 @@ def test_threads_opening_the_index_at_once(tmp_path):
     assert min(loads) > 10
 
 
-@pytest.mark.xfail(raises=IndexCorruptError, strict=True,
-                   reason="Index.load fails when the version it read in the manifest is "
-                          "deleted (two updates later) before its files are opened")
 def test_a_load_that_outlasts_two_updates_still_opens_an_index(tmp_path, monkeypatch):
     import qa.index
 
