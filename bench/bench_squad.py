@@ -32,6 +32,7 @@ from bench.report import require_data, write_section  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 THRESHOLDS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
+PASSAGE_SWEEP = (1, 2, 3, 4, 6, 8, 12)  # passages read per question; candidates keep ranks
 
 
 @dataclass
@@ -76,18 +77,28 @@ def build(paragraphs, root: Path, embedder):
 
 
 def collect(index, embedder, questions, split_articles):
-    """Per question: every candidate sentence's (cosine, overlap, contains-gold)."""
+    """Per question: every candidate sentence's (cosine, overlap, contains-gold, passage rank).
+
+    Sentences come from the first ``max(PASSAGE_SWEEP)`` passages; ``metrics`` keeps those
+    of the first ``passages``, which is what reading fewer passages would have scored.
+    """
     from qa.answer import make_filters, rank_sentences
 
-    rows = []
+    def scored(cands, found, golds):
+        rank = {id(p): r for r, p in enumerate(found)}
+        return [(c.cosine, c.overlap, _contains(c.text, golds), rank[id(c.passage)])
+                for c in cands]
+
+    rows, most = [], max(PASSAGE_SWEEP)
     for q in questions:
-        cands, _ = rank_sentences(index, embedder, q.text)
+        cands, found = rank_sentences(index, embedder, q.text, passages=most)
         rows.append(("unanswerable" if not q.golds else "answerable", q.text,
-                     [(c.cosine, c.overlap, _contains(c.text, q.golds)) for c in cands]))
+                     scored(cands, found, q.golds)))
         if q.golds:
             others = make_filters(sources=[a for a in split_articles if a != q.article])
-            cands, _ = rank_sentences(index, embedder, q.text, filters=others)
-            rows.append(("out-of-corpus", q.text, [(c.cosine, c.overlap, False) for c in cands]))
+            cands, found = rank_sentences(index, embedder, q.text, filters=others,
+                                          passages=most)
+            rows.append(("out-of-corpus", q.text, scored(cands, found, ())))
     return rows
 
 
@@ -96,11 +107,21 @@ def _contains(sentence: str, golds) -> bool:
     return any(_norm(g) in s for g in golds)
 
 
-def metrics(rows, weight: float, threshold: float) -> dict:
-    """Accuracy, coverage and abstention precision/recall at one operating point."""
+def metrics(rows, weight: float, threshold: float, passages: int | None = None) -> dict:
+    """Accuracy, coverage and abstention precision/recall at one operating point.
+
+    ``passages``: score only sentences of the first this many passages (default: as
+    many as ``qa.answer`` reads).
+    """
+    from qa.answer import PASSAGES
+
+    passages = passages or PASSAGES
     counts = {"answerable": 0, "correct": 0, "answered": 0, "unanswerable": 0,
-              "abst_unans": 0, "out-of-corpus": 0, "abst_ooc": 0, "abst_answerable": 0}
+              "abst_unans": 0, "out-of-corpus": 0, "abst_ooc": 0, "abst_answerable": 0,
+              "sentences": 0}
     for kind, _, cands in rows:
+        cands = [c for c in cands if c[3] < passages]
+        counts["sentences"] += len(cands)
         if cands:
             best = max(cands, key=lambda c: c[0] + weight * c[1])
             score, gold = best[0] + weight * best[1], best[2]
@@ -134,6 +155,8 @@ def _rates(c: dict) -> dict:
         "ooc_precision": div(c["abst_ooc"], c["abst_ooc"] + c["abst_answerable"]),
         "n_answerable": c["answerable"], "n_unanswerable": c["unanswerable"],
         "n_ooc": c["out-of-corpus"],
+        "sentences": div(c["sentences"], c["answerable"] + c["unanswerable"]
+                         + c["out-of-corpus"]),
     }
 
 
@@ -194,7 +217,7 @@ def main() -> None:
     args = parser.parse_args()
     path = require_data("squad2-dev-half") / "dev-v2.0.json"
 
-    from qa.answer import ABSTAIN_BELOW, LEXICAL_WEIGHT
+    from qa.answer import ABSTAIN_BELOW, LEXICAL_WEIGHT, PASSAGES
     from qa.embedding import load_embedder
 
     paragraphs, articles, questions = load(path)
@@ -215,7 +238,7 @@ def main() -> None:
         print(f"indexed {len(paragraphs)} paragraphs in {build_s:.0f} s", flush=True)
         # the scored candidates are kept beside the index, so changing the operating
         # point only re-renders the tables (delete the file after changing the scoring)
-        cached = (args.workdir / f"rows-{args.limit}.json") if args.workdir else None
+        cached = (args.workdir / f"rows-v2-{args.limit}.json") if args.workdir else None
         if cached and cached.exists():
             saved = json.loads(cached.read_text())
             rows, test_rows, ms = saved["calib"], saved["test"], saved["ms"]
@@ -243,8 +266,9 @@ def main() -> None:
         f"{len(calib_articles)} articles ({len(calib)} questions), report on the other "
         f"{len(test_articles)} ({len(test)} questions)"
         + (f", an even sample of {args.limit} per split" if args.limit else "") +
-        ". One sentence per answer (`max_sentences=1`), retrieved (hybrid) from the whole "
-        "corpus and scored as in `qa.answer.rank_sentences`.",
+        f". One sentence per answer (`max_sentences=1`), from the sentences of the first "
+        f"{PASSAGES} passages retrieved (hybrid) from the whole corpus, scored as in "
+        "`qa.answer.rank_sentences`.",
         "",
         "- *accuracy*: answerable questions whose cited sentence contains a gold answer "
         "(abstaining counts as wrong); *precision answered*: the same among the questions "
@@ -267,6 +291,19 @@ def main() -> None:
         f"Calibration picks weight {weight} and threshold {threshold} (maximising accuracy + "
         "out-of-corpus recall); `qa.answer` uses "
         f"`LEXICAL_WEIGHT = {LEXICAL_WEIGHT}`, `ABSTAIN_BELOW = {ABSTAIN_BELOW}`.",
+        "",
+        f"### Passages read per question (calibration split, weight {LEXICAL_WEIGHT}, "
+        f"abstain below {ABSTAIN_BELOW})",
+        "",
+        "Each passage's sentences are embedded per question, which is most of an answer's "
+        "time, so the cost grows with the sentences scored.",
+        "",
+        "| passages | accuracy | out-of-corpus recall | sentences scored per question |",
+        "| --- | --- | --- | --- |",
+        *[f"| {n}{' **(qa.answer)**' if n == PASSAGES else ''} | {pct(m['accuracy'])} | "
+          f"{pct(m['ooc_recall'])} | {m['sentences']:.1f} |"
+          for n in PASSAGE_SWEEP
+          for m in [metrics(rows, LEXICAL_WEIGHT, ABSTAIN_BELOW, passages=n)]],
         "",
         f"### Held-out split at lexical weight {LEXICAL_WEIGHT}",
         "",

@@ -54,7 +54,10 @@ ABSTAIN_BELOW = 0.65
 # sentence is more likely to be about something else than to add to the answer.
 CLOSE_TO_BEST = 0.1
 NEAR_DUPLICATE = 90  # rapidfuzz ratio (0-100) above which two sentences say the same
-PASSAGES = 12        # passages retrieved per question
+# Passages retrieved per question. Their sentences are embedded per question, which is
+# most of an answer's time; on SQuAD the cited sentence came from the first 4 passages as
+# often as from the first 12 (docs/benchmarks.md, section "squad").
+PASSAGES = 4
 RELATED = 3          # closest passages listed with an answer or an abstention
 CONTEXT = 1000       # characters read around a passage to finish its cut sentences
 CARRIED = 12         # words a follow-up question takes over from the conversation
