@@ -65,12 +65,14 @@ class Assistant:
     def warm_up(self) -> None:
         """Load the model and the index now, so the first question does not wait.
 
-        One query-sized and one batch-sized call prepare both embedding paths (the
-        batch path makes its bfloat16 copy of the model on first use).
+        One query-sized and one bulk-sized call prepare both embedding paths (the bulk
+        one makes the bfloat16 copy of the model where bf16 is on).
         """
+        from qa.embedding import BF16_COPY_MIN_BATCH
+
         embedder = self._load_embedder(self.settings.model)
         embedder.embed(["warm up"])
-        embedder.embed(["warm up"] * 32)
+        embedder.embed(["warm up"] * BF16_COPY_MIN_BATCH)
         _ = self.index
 
     # -- operations ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from qa.errors import ModelLoadError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["BF16_MIN_BATCH", "DEFAULT_MODEL", "Embedder", "SentenceTransformerEmbedder",
+__all__ = ["BF16_COPY_MIN_BATCH", "BF16_MIN_BATCH", "DEFAULT_MODEL", "Embedder", "SentenceTransformerEmbedder",
            "cpu_has_bf16", "load_embedder"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -25,6 +25,11 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # a core; a bf16 copy of the weights embeds bulk text faster than fp32 weights, with or
 # without autocast. Numbers: docs/benchmarks.md, section "throughput".
 BF16_MIN_BATCH = 16
+# Making the bf16 copy and its first kernels costs about a second, which a one-off
+# command (`qa ask` embeds some 30 sentences) never earns back. So only a call of this
+# many texts makes the copy (indexing, or the page's warm-up); until then, mid-sized
+# calls run in fp32.
+BF16_COPY_MIN_BATCH = 256
 Precision = Literal["auto", "bf16", "fp32"]
 
 
@@ -66,8 +71,8 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU; bulk batches in bfloat16 where that is fast.
 
     Calls with fewer than ``BF16_MIN_BATCH`` texts (queries) run the fp32 model on one
-    thread: exact, and fastest for them. Larger calls run a bfloat16 copy of the model,
-    made on first use, when bf16 is on. The bf16 vectors are within cosine 0.998 of fp32
+    thread: exact, and fastest for them. Larger calls run a bfloat16 copy of the model
+    when bf16 is on, once a call of ``BF16_COPY_MIN_BATCH`` texts has made it. The bf16 vectors are within cosine 0.998 of fp32
     (tests/test_search.py).
 
     Args:
@@ -115,7 +120,9 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         small = len(texts) < BF16_MIN_BATCH
-        model = self.model if small or not self.bf16 else self._bf16_model()
+        bulk = self.bf16 and not small and (self._bulk_model is not None
+                                            or len(texts) >= BF16_COPY_MIN_BATCH)
+        model = self._bf16_model() if bulk else self.model
         with _threads(self._torch, 1 if small else None, self._all_threads):
             vectors = model.encode(
                 list(texts), batch_size=self.batch_size, show_progress_bar=progress,

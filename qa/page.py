@@ -30,15 +30,30 @@ VERDICT_COLOURS = {"verbatim": "green", "altered": "orange", "paraphrase": "blue
                    "not_found": "gray", "misattributed": "red"}
 
 
-@st.cache_resource(show_spinner="Loading the model and the index…")
+@st.cache_resource(show_spinner="Loading the index…")
 def assistant() -> Assistant:
-    """One assistant per server: the model and index load once, not per session."""
+    """One assistant per server: the model and index load once, not per session.
+
+    The index loads before the page draws (it is quick, and its errors belong on the
+    page); the model loads in the background, so the page is usable at once and only a
+    question asked in the first seconds waits for it.
+    """
+    import threading
+
     from qa.config import Settings
 
     read_only = True if _secret_read_only() else None  # the environment may also say so
     qa = Assistant(Settings.from_env(read_only=read_only))
-    qa.warm_up()
+    _ = qa.index
+    threading.Thread(target=_warm_up, args=(qa,), name="qa-warm-up", daemon=True).start()
     return qa
+
+
+def _warm_up(qa: Assistant) -> None:
+    try:
+        qa.warm_up()
+    except QAError:
+        pass  # the first question that needs the model reports it
 
 
 def _secret_read_only() -> bool:
