@@ -8,8 +8,9 @@ is embedded by each contender in turn, in one process, so they share the machine
 - plain sentence-transformers, fp32, default ``encode`` settings (the baseline);
 - the tutorial stack: langchain_community ``FAISS.from_documents`` with
   ``HuggingFaceEmbeddings``, default settings (skipped when not installed);
-- for reference, sentence-transformers with ``model.to(bfloat16)`` and with fp32 weights
-  under ``torch.autocast(bfloat16)``.
+- for reference, sentence-transformers with ``model.to(bfloat16)``, with fp32 weights
+  under ``torch.autocast(bfloat16)``, and with its Linear layers dynamically quantised to
+  int8 (``torch.ao.quantization.quantize_dynamic``; this CPU has AVX-512-VNNI).
 
 It also times single-query embedding (what every search pays) for each precision on one
 and on all threads, the queries interleaved across the variants.
@@ -109,6 +110,14 @@ def main() -> None:
     bf16_cast = SentenceTransformer(location, device="cpu",
                                     local_files_only=True).to(torch.bfloat16)
 
+    import copy
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's quantisation API is deprecated
+        int8 = torch.ao.quantization.quantize_dynamic(copy.deepcopy(plain), {torch.nn.Linear},
+                                                      dtype=torch.qint8)
+
     def autocast(texts):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             return plain.encode(texts)
@@ -126,6 +135,7 @@ def main() -> None:
         "plain sentence-transformers fp32 (baseline)": lambda: plain.encode(chunks),
         "sentence-transformers, model.to(bfloat16)": lambda: bf16_cast.encode(chunks),
         "sentence-transformers, fp32 under autocast(bfloat16)": lambda: autocast(chunks),
+        "sentence-transformers, dynamic int8 (torch.ao)": lambda: int8.encode(chunks),
     }
     langchain_note = ""
     try:
@@ -144,7 +154,7 @@ def main() -> None:
         langchain_note = f"The langchain stack was skipped: {e}."
 
     warm = chunks[:64]
-    for model in (plain, bf16_cast):
+    for model in (plain, bf16_cast, int8):
         model.encode(warm)
     qa_auto.embed(warm)
     qa_fp32.embed(warm)
@@ -172,7 +182,8 @@ def main() -> None:
     reference = reference / np.linalg.norm(reference, axis=1, keepdims=True)
     quality = ["| vectors | mean cosine to fp32 | min cosine to fp32 |", "|---|---|---|"]
     for name in ("qa (precision auto)", "sentence-transformers, model.to(bfloat16)",
-                 "sentence-transformers, fp32 under autocast(bfloat16)"):
+                 "sentence-transformers, fp32 under autocast(bfloat16)",
+                 "sentence-transformers, dynamic int8 (torch.ao)"):
         v = outputs[name] / np.linalg.norm(outputs[name], axis=1, keepdims=True)
         cos = (v * reference).sum(axis=1)
         quality.append(f"| {name} | {cos.mean():.5f} | {cos.min():.5f} |")
@@ -188,14 +199,16 @@ def main() -> None:
 pipeline in the same process, interleaved over {args.rounds} rounds, best round kept.
 Model loading is not timed. torch {torch.__version__}, {torch.get_num_threads()} threads;
 bf16 on this CPU: {cpu_has_bf16()}. qa embeds calls of {BF16_MIN_BATCH} or more texts with a
-bfloat16 copy of the model on all threads, and smaller ones (queries) in fp32 on one thread.
+bfloat16 copy of the model on all threads (once a bulk call has made it), and smaller ones
+(queries) in fp32 on one thread.
 
 {chr(10).join(rows)}
 
 Target qa ≥ 3× the fp32 baseline: {verdict}.
 {langchain_note}
 
-Quality of the bf16 vectors on the same chunks:
+Quality of the bf16 and int8 vectors on the same chunks (int8 changes vectors far more
+than bf16, for little or no speed, so qa does not use it):
 
 {chr(10).join(quality)}
 
