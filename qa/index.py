@@ -37,7 +37,6 @@ from qa.errors import (
     IndexMissingError,
     IngestError,
 )
-from qa.lexical import DIRNAME as LEXICAL_DIR
 from qa.lexical import LexicalIndex
 from qa.store import FaissStore
 
@@ -102,12 +101,12 @@ class Index:
     """A loaded, read-only version of the index."""
 
     def __init__(self, path: Path, manifest: Manifest, store: FaissStore,
-                 chunks: ChunkStore, lexical: LexicalIndex | None = None) -> None:
+                 chunks: ChunkStore, lexical: LexicalIndex) -> None:
         self.path = path
         self.manifest = manifest
         self.store = store
         self.chunks = chunks
-        self._lexical = lexical
+        self.lexical = lexical  # BM25 over the same chunk ids as ``store``
         self._documents: dict[str, IndexedDocument] | None = None
         self._stamp: tuple[int, int] | None = None  # the manifest file this was loaded from
 
@@ -146,22 +145,9 @@ class Index:
     def _open(cls, path: Path, manifest: Manifest, *, verify: bool) -> Index:
         version_dir = path / manifest.directory
         _check_files(version_dir, manifest.files, verify=verify)
-        # Versions written before the lexical index existed load without one; the next
-        # `qa index` adds it without re-embedding anything.
-        lexical = (LexicalIndex.load(version_dir, mmap=True)
-                   if _has_lexical(manifest) else None)
         return cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
-                   ChunkStore(version_dir, readonly=True), lexical)
-
-    @property
-    def lexical(self) -> LexicalIndex:
-        """The BM25 index over the same chunk ids as ``store``."""
-        if self._lexical is None:
-            raise IndexMismatchError(
-                f"{self.path} has no lexical index (built by an older qa). "
-                "Run `qa index` to add it."
-            )
-        return self._lexical
+                   ChunkStore(version_dir, readonly=True),
+                   LexicalIndex.load(version_dir, mmap=True))
 
     def documents_by_id(self) -> dict[str, IndexedDocument]:
         if self._documents is None:
@@ -260,7 +246,7 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     removed = [d for d in old_docs if d not in seen]
     unchanged = len(seen) - len(new) - len(changed)
 
-    if old is not None and not (new or changed or removed) and _has_lexical(old):
+    if old is not None and not (new or changed or removed):
         return UpdateReport(0, 0, 0, unchanged, len(old_docs), old.chunks,
                             time.perf_counter() - started)
 
@@ -330,10 +316,6 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     return UpdateReport(really_added, really_updated, len(removed),
                         unchanged + (len(changed) - really_updated),
                         len(documents), total, time.perf_counter() - started, tuple(skipped))
-
-
-def _has_lexical(manifest: Manifest) -> bool:
-    return any(name.startswith(f"{LEXICAL_DIR}/") for name in manifest.files)
 
 
 def _stamp(path: Path) -> list[int] | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.errors import IndexCorruptError, IndexMismatchError
+from qa.errors import IndexCorruptError
 from qa.index import Index, update
 from qa.lexical import LexicalIndex
 
@@ -128,24 +128,3 @@ def test_damaged_bm25_file_is_detected_by_verify(seed_corpus, tmp_path, fake_emb
     path.unlink()
     with pytest.raises(IndexCorruptError, match="is missing"):
         Index.load(index_dir)
-
-
-def test_index_from_before_bm25_loads_and_next_update_adds_it(seed_corpus, tmp_path,
-                                                               fake_embedder):
-    import shutil
-
-    index_dir = tmp_path / "index"
-    build(seed_corpus, index_dir, fake_embedder)
-    # Turn the version into one an older qa wrote: no bm25/ and no manifest entries.
-    manifest = json.loads((index_dir / "manifest.json").read_text())
-    shutil.rmtree(index_dir / manifest["directory"] / "bm25")
-    manifest["files"] = {f: v for f, v in manifest["files"].items() if "/" not in f}
-    (index_dir / "manifest.json").write_text(json.dumps(manifest))
-
-    old = Index.load(index_dir)
-    with pytest.raises(IndexMismatchError, match="Run `qa index` to add it"):
-        old.lexical  # noqa: B018
-
-    report = update(seed_corpus, index_dir, model="fake", load_embedder=never_load)
-    assert (report.added, report.updated, report.removed) == (0, 0, 0)
-    assert Index.load(index_dir).lexical.search("CSTO", 5)[1].size > 0
