@@ -49,8 +49,8 @@ def chunk_text(text: str, settings: ChunkerSettings = ChunkerSettings()) -> list
     """Return ``(start, end)`` spans of the chunks of ``text``, in order.
 
     langchain's splitter returns chunk strings; their positions are found again in the
-    text, searching forward from the previous chunk so repeated passages map to the
-    right occurrence.
+    text. A chunk repeats at most ``overlap`` characters of the one before it, so each is
+    looked for from there on: repeated passages map to the right occurrence.
     """
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -58,13 +58,14 @@ def chunk_text(text: str, settings: ChunkerSettings = ChunkerSettings()) -> list
         chunk_size=settings.size, chunk_overlap=settings.overlap, strip_whitespace=True
     )
     spans: list[tuple[int, int]] = []
-    cursor = 0
     for piece in splitter.split_text(text):
-        start = text.find(piece, cursor)
+        prev_start, prev_end = spans[-1] if spans else (0, 0)
+        start = text.find(piece, max(prev_start, prev_end - settings.overlap))
         if start < 0:  # the splitter only ever returns substrings; guard anyway
+            start = text.find(piece, prev_start)
+        if start < 0:
             raise ValueError("text splitter returned a chunk that is not in the text")
         spans.append((start, start + len(piece)))
-        cursor = start + 1
     return spans
 
 

@@ -234,12 +234,19 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     old_docs = old.documents if old else {}
 
     seen: dict[str, dict] = {}
+    skipped: list[IngestError] = []
     for p in discover(corpus):
         rel = p.relative_to(corpus).as_posix()
         doc_id, stamp = doc_id_for(rel), _stamp(p)
         known = old_docs.get(doc_id, {})
-        sha256 = (known["sha256"] if stamp is not None and known.get("stamp") == stamp
-                  else content_hash(p))
+        try:
+            sha256 = (known["sha256"] if stamp is not None and known.get("stamp") == stamp
+                      else content_hash(p))
+        except IngestError as e:  # gone or unreadable since it was listed
+            skipped.append(e)
+            sha256 = known.get("sha256")
+            if sha256 is None:
+                continue
         seen[doc_id] = {"path": rel, "sha256": sha256, "stamp": stamp, "file": p}
     new = [d for d in seen if d not in old_docs]
     changed = [d for d in seen if d in old_docs and old_docs[d]["sha256"] != seen[d]["sha256"]]
@@ -248,9 +255,9 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
 
     if old is not None and not (new or changed or removed):
         return UpdateReport(0, 0, 0, unchanged, len(old_docs), old.chunks,
-                            time.perf_counter() - started)
+                            time.perf_counter() - started, tuple(skipped))
 
-    docs, skipped, failed = [], [], set()
+    docs, failed = [], set()
     to_read = new + changed
     for done, doc_id in enumerate(_progress(to_read, progress, "reading"), 1):
         if on_progress:
@@ -260,6 +267,10 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         except IngestError as e:
             skipped.append(e)
             failed.add(doc_id)
+    if old is not None and not docs and not removed:
+        # only files that cannot be read: the current version stays, nothing is rewritten
+        return UpdateReport(0, 0, 0, unchanged + len(changed), len(old_docs), old.chunks,
+                            time.perf_counter() - started, tuple(skipped))
     chunked = [(doc, chunk_document(doc, chunker)) for doc in docs]
 
     embedder = load_embedder(model) if chunked or old is None else None

@@ -272,3 +272,35 @@ def test_unchanged_files_are_not_read_again_to_hash_them(tmp_path, fake_embedder
     hashed.clear()
     report = build(corpus, tmp_path / "index", fake_embedder)
     assert "b.txt" in hashed and report.unchanged == 2
+
+
+def test_a_file_that_cannot_be_read_does_not_write_a_new_version(seed_corpus, tmp_path,
+                                                                  fake_embedder):
+    (seed_corpus / "broken.txt").write_bytes(b"\x00\x01\x02binary" * 100)
+    first = build(seed_corpus, tmp_path / "index", fake_embedder)
+    assert len(first.skipped) == 1
+    version = Manifest.read(tmp_path / "index").version
+
+    again = update(seed_corpus, tmp_path / "index", model="fake", load_embedder=never_load)
+    assert len(again.skipped) == 1 and "broken.txt" in str(again.skipped[0])
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 1)
+    assert Manifest.read(tmp_path / "index").version == version
+
+
+def test_a_file_gone_between_listing_and_hashing_is_skipped(seed_corpus, tmp_path,
+                                                            fake_embedder, monkeypatch):
+    import qa.index
+    from qa.errors import IngestError
+
+    write(seed_corpus, "brief.txt", "A brief note about harvests and rain.\n")
+
+    def gone(path):
+        if path.name == "brief.txt":
+            raise IngestError(path.name, "cannot read file (No such file or directory)")
+        return real_hash(path)
+
+    real_hash = qa.index.content_hash
+    monkeypatch.setattr(qa.index, "content_hash", gone)
+    report = build(seed_corpus, tmp_path / "index", fake_embedder)
+    assert report.added == 1 and len(report.skipped) == 1
+    assert "harvests" not in all_texts(tmp_path / "index")

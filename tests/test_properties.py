@@ -318,9 +318,6 @@ def test_normalising_compatibility_characters_twice_changes_nothing():
     assert normalise_words(" ".join(words)) == words
 
 
-@pytest.mark.xfail(strict=True, reason="qa.chunking.chunk_text looks each chunk up from "
-                   "the previous chunk's start + 1, so repeated text maps to an earlier "
-                   "copy and the rest of the text is left out of every chunk")
 @pytest.mark.parametrize("text", ["word " * 200, "e\u0301" * 26])
 def test_chunks_of_repeated_text_cover_it(text):
     covered = set()
@@ -334,10 +331,6 @@ def _line(length: int) -> str:
     return ("abcdefghi " * (length // 10 + 1))[:length].rstrip() + "z" * (length % 10 == 0)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="qa.chunking.chunk_text: the "
-                   "splitter returns two chunks that start at the same offset, the second is "
-                   "searched from one past it, and indexing stops with 'text splitter "
-                   "returned a chunk that is not in the text'")
 @pytest.mark.parametrize(("first", "second"), [(50, 747), (84, 713)])
 def test_chunking_a_plain_document_with_default_settings_never_raises(first, second):
     # blank lines, a short line, then a line that brings the paragraph just under 800
