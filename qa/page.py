@@ -323,14 +323,19 @@ def timeline(documents) -> None:
 
 
 def upload(qa: Assistant) -> None:
-    from qa.uploads import MAX_UPLOAD_BYTES
+    from qa.documents import document_limit
 
     if qa.settings.read_only:
         st.info("This deployment is read-only: uploads and deletions are turned off.")
         return
+    try:
+        limit = document_limit()
+    except QAError as e:  # a malformed QA_MAX_DOCUMENT_MB
+        st.error(str(e))
+        return
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
-            f"Add documents (.txt .md .html .pdf .docx, up to {MAX_UPLOAD_BYTES // 2**20} MB)",
+            f"Add documents (.txt .md .html .pdf .docx, up to {limit / 2**20:.3g} MB)",
             accept_multiple_files=True, key="upload_files")
         replace = st.checkbox("Replace files that already exist")
         submitted = st.form_submit_button("Add to the corpus")
