@@ -8,7 +8,8 @@ is embedded by each contender in turn, in one process, so they share the machine
 - plain sentence-transformers, fp32, default ``encode`` settings (the baseline);
 - the tutorial stack: langchain_community ``FAISS.from_documents`` with
   ``HuggingFaceEmbeddings``, default settings (skipped when not installed);
-- for reference, sentence-transformers with ``model.to(bfloat16)``, with fp32 weights
+- for reference, sentence-transformers with ``model.to(bfloat16)`` (in one process, and
+  in one worker process of one thread per core), with fp32 weights
   under ``torch.autocast(bfloat16)``, and with its Linear layers dynamically quantised to
   int8 (``torch.ao.quantization.quantize_dynamic``; this CPU has AVX-512-VNNI).
 
@@ -137,6 +138,15 @@ def main() -> None:
         "sentence-transformers, fp32 under autocast(bfloat16)": lambda: autocast(chunks),
         "sentence-transformers, dynamic int8 (torch.ao)": lambda: int8.encode(chunks),
     }
+    # The other thread layout for 2 cores: two worker processes of one thread each,
+    # through sentence-transformers' own multi-process pool, on the bf16 copy.
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by the spawned workers' torch
+    pool = bf16_cast.start_multi_process_pool(["cpu"] * torch.get_num_threads())
+    del os.environ["OMP_NUM_THREADS"]
+    bf16_cast.encode(chunks[:64], pool=pool)  # the workers load and warm up
+    contenders[f"sentence-transformers, model.to(bfloat16), {len(pool['processes'])} "
+               "processes × 1 thread"] = (
+        lambda: bf16_cast.encode(chunks, pool=pool, chunk_size=64))
     langchain_note = ""
     try:
         import warnings
@@ -170,6 +180,7 @@ def main() -> None:
                 outputs[name] = np.asarray(out, dtype=np.float32)
             print(f"{name}: {len(chunks) / took:.1f} chunks/s", file=sys.stderr)
 
+    bf16_cast.stop_multi_process_pool(pool)
     query_rows = single_queries(plain, bf16_cast, autocast, qa_auto, args.queries)
 
     base_name = "plain sentence-transformers fp32 (baseline)"
