@@ -111,13 +111,14 @@ class Index:
         self._stamp: tuple[int, int] | None = None  # the manifest file this was loaded from
 
     @classmethod
-    def load(cls, path: Path, *, model: str | None = None, verify: bool = False) -> Index:
+    def load(cls, path: Path, *, model: str | None = None, verify: bool = True) -> Index:
         """Open the current version under ``path``.
 
         Args:
             model: when given, the model the caller will query with; it must be the one
                 the index was built with.
-            verify: check every file's sha256 against the manifest, not only its size.
+            verify: check every file's sha256 against the manifest, not only its size
+                (about 1 s per GB of index; docs/benchmarks.md, section "scale").
         """
         for attempt in range(3):
             stamp = _manifest_stamp(path)  # before reading: a switch in between means a reload
@@ -257,6 +258,9 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         return UpdateReport(0, 0, 0, unchanged, len(old_docs), old.chunks,
                             time.perf_counter() - started, tuple(skipped))
 
+    if old is not None:
+        # damage must not be carried into the new version under fresh checksums
+        _check_files(index_dir / old.directory, old.files, verify=True)
     docs, failed = [], set()
     to_read = new + changed
     for done, doc_id in enumerate(_progress(to_read, progress, "reading"), 1):

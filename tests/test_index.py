@@ -215,22 +215,28 @@ def test_missing_index_says_to_run_qa_index(tmp_path):
         Index.load(tmp_path / "nothing")
 
 
-@pytest.mark.parametrize("damage", ["truncate", "zero", "delete"])
+@pytest.mark.parametrize("damage", ["truncate", "zero", "garble", "delete"])
 def test_damaged_files_are_detected(seed_corpus, tmp_path, fake_embedder, damage):
     index_dir = tmp_path / "index"
     build(seed_corpus, index_dir, fake_embedder)
     target = index_dir / Index.load(index_dir).manifest.directory / "vectors.faiss"
-    size = target.stat().st_size
+    data = target.read_bytes()
     if damage == "truncate":
-        target.write_bytes(target.read_bytes()[: size // 2])
+        target.write_bytes(data[: len(data) // 2])
     elif damage == "zero":
-        target.write_bytes(b"\0" * size)
+        target.write_bytes(b"\0" * len(data))
+    elif damage == "garble":  # one byte of one vector: the file still reads as an index
+        target.write_bytes(data[:-9] + bytes([data[-9] ^ 0x40]) + data[-8:])
     else:
         target.unlink()
+    with pytest.raises(IndexCorruptError, match="vectors.faiss.*qa index --rebuild"):
+        Index.load(index_dir)
+    # an update would carry the damage into its new version: it refuses
+    write(seed_corpus, "more.txt", "A further statement on the harvest.\n")
     with pytest.raises(IndexCorruptError, match="vectors.faiss"):
-        Index.load(index_dir, verify=True)
-    assert build(seed_corpus, index_dir, fake_embedder, rebuild=True).added == 1
-    Index.load(index_dir, verify=True)
+        build(seed_corpus, index_dir, fake_embedder)
+    assert build(seed_corpus, index_dir, fake_embedder, rebuild=True).added == 2
+    Index.load(index_dir)
 
 
 def test_reader_follows_new_versions(seed_corpus, tmp_path, fake_embedder):
