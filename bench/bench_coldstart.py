@@ -10,17 +10,21 @@ round runs, side by side, every measurement in a fresh process:
   ``qa ask --fp32``, from invocation to exit;
 - the ``qa ask`` path step by step in one child process: ``import qa.cli``,
   ``qa.index.Index.load``, ``qa.embedding.load_embedder``, the first
-  ``qa.answer.answer`` and, for comparison, a second one; then the same steps once more
-  under ``python -X importtime``, with an audit hook noting which line of ``qa/`` started
-  each import;
+  ``qa.answer.answer`` (noting how many texts each of its embedding calls takes, and
+  whether the embedder made its bf16 copy) and, for comparison, a second one; then the
+  same steps once more under ``python -X importtime``, with an audit hook noting which
+  line of ``qa/`` started each import;
 - the model loaded and one query embedded, through ``load_embedder`` and, for
   comparison, through transformers' ``AutoModel`` with mean pooling;
 - the page: ``streamlit run app.py`` on a free loopback port, timed until
   ``/_stcore/health`` answers ``ok``; then, in headless chromium driven by playwright,
-  from the first navigation until the chat input is visible and enabled (and how long
-  the model's spinner was on screen meanwhile), from submitting the first question until
-  its answer is shown, and a second browser session's load on the same server, whose
-  model and index are then cached.
+  from the first navigation until the chat input is visible and enabled (the first
+  script run loads the index and starts the model's warm-up in a background thread; how
+  long the index's spinner was on screen meanwhile), from submitting the first question,
+  as soon as the chat input is enabled, until its answer is shown (on a first visit this
+  includes waiting for the model if the warm-up is still loading it), and a second
+  browser session's load on the same server, whose index is then cached and model
+  loaded.
 
 Medians and maxima over ``--rounds`` go into the "coldstart" section of docs/benchmarks.md.
 """
@@ -55,7 +59,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PLACEHOLDER = "Ask the documents…"
-SPINNER = "Loading the model and the index"  # qa.page.assistant's cache_resource spinner
+SPINNER = "Loading the index"  # qa.page.assistant's cache_resource spinner
 PHASE_MARK = "coldstart-phase:"
 # Libraries that `qa --help` has no use for; any of them showing up there is a regression.
 HEAVY = ("numpy", "scipy", "sklearn", "pandas", "torch", "transformers",
@@ -109,17 +113,29 @@ def phases(corpus: Path, index_dir: Path, question: str, trace: bool) -> dict:
     embedder = load_embedder(settings.model, settings.precision)
     seconds["load_embedder"] = time.perf_counter() - started
 
+    calls: list[int] = []  # texts per embedding call of the first answer
+    embed = embedder.embed
+
+    def counted(texts, **kwargs):
+        calls.append(len(texts))
+        return embed(texts, **kwargs)
+
+    embedder.embed = counted
     started = step("first answer")
     from qa.answer import answer
 
     result = answer(index, embedder, question)
     seconds["first answer"] = time.perf_counter() - started
+    embedder.embed = embed
+    embeds = {"calls": calls, "bf16": bool(getattr(embedder, "bf16", False)),
+              "copied": getattr(embedder, "_bulk_model", None) is not None}
 
     started = step("second answer")
     answer(index, embedder, question)
     seconds["second answer"] = time.perf_counter() - started
     step("end")
-    return {"seconds": seconds, "answer": result.answer, "origins": origins}
+    return {"seconds": seconds, "answer": result.answer, "origins": origins,
+            "embeds": embeds}
 
 
 def model_only(kind: str) -> None:
@@ -268,7 +284,7 @@ def _healthy(url: str) -> bool:
 
 
 def _interactive(page, started: float, timeout: float) -> dict:
-    """Wait until the chat input is visible and enabled, watching the model's spinner.
+    """Wait until the chat input is visible and enabled, watching the index's spinner.
 
     Returns seconds since ``started``: ``interactive``, and ``spinner on``/``spinner off``
     when the spinner of ``qa.page.assistant()`` was seen (Streamlit shows it once the
@@ -360,7 +376,7 @@ MEASURES = {  # key: (row label, what it includes)
     "docs": ("`qa docs`", "`Index.load`, no model"),
     "search": ("`qa search` (invocation to exit)", "index, model, one hybrid search"),
     "ask": ("`qa ask` (invocation to exit)", "index, model, one answer"),
-    "ask fp32": ("`qa ask --fp32` (invocation to exit)", "the same without the bf16 copy"),
+    "ask fp32": ("`qa ask --fp32` (invocation to exit)", "the same with bf16 off"),
     "import qa.cli": ("· `import qa.cli`", "in the child, after its own start"),
     "Index.load": ("· `Index.load`", "imports (bm25s, faiss) and opening the index files"),
     "load_embedder": ("· `load_embedder()`", "imports (torch, sentence-transformers), weights"),
@@ -373,17 +389,23 @@ MEASURES = {  # key: (row label, what it includes)
     "health": ("page: server start → `/_stcore/health` ok", "`streamlit run app.py`"),
     "shell": ("page: first navigation → page loaded", "HTML and scripts (`page.goto`)"),
     "interactive": ("page: first navigation → chat input enabled",
-                    "first script run, including `warm_up()`"),
-    "spinner": ("page: model spinner on screen", "part of the row above"),
-    "answer": ("page: first question submitted → answer shown", f"“{QUESTION}”"),
+                    "first script run: the index; the model loads in the background"),
+    "spinner": ("page: index spinner on screen", "part of the row above"),
+    "answer": ("page: first question submitted → answer shown",
+               f"“{QUESTION}”, asked as soon as the chat input is enabled"),
     "second shell": ("page: second session → page loaded", "new browser session"),
     "second interactive": ("page: second session → chat input enabled",
-                           "model and index already cached in the server"),
+                           "index cached, model loaded in the server"),
 }
 
 
 def fmt(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
 def compare(new: float, old: float) -> str:
@@ -420,7 +442,7 @@ def import_table(traces: list[tuple[list[dict], dict]]) -> str:
 
 def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
            help_rows: list[dict], rounds: int, page_note: str, load: str,
-           cosine: float) -> str:
+           cosine: float, embeds: list[dict]) -> str:
     med = {k: statistics.median(v) for k, v in times.items()}
     table = ["| measurement | median | max | what it includes |", "|---|---|---|---|"]
     for key, values in times.items():
@@ -466,15 +488,32 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
         "a few kilobytes, so memory-mapping its files cannot save anything measurable here. "
         "The BM25 matrix is memory-mapped already; the FAISS file is read whole "
         "(`faiss.read_index` without `IO_FLAG_MMAP`), which matters only for large indexes.")
-    from qa.embedding import cpu_has_bf16
+    from qa.embedding import BF16_COPY_MIN_BATCH
 
-    text.append(
+    calls = embeds[0]["calls"]
+    copied = sum(e["copied"] for e in embeds)
+    first = (
         f"The first `answer()` takes {fmt(med['first answer'])}, the same question again "
         f"{fmt(med['second answer'])}: the first embeds every sentence of the retrieved "
-        "passages (the second finds them in the sentence cache)"
-        + (", in bfloat16 on this CPU, which first makes a bf16 copy of the model and runs "
-           "its kernels for the first time. `qa ask --fp32`, which skips that copy, takes "
-           f"{compare(med['ask fp32'], med['ask'])} of `qa ask`." if cpu_has_bf16() else "."))
+        "passages (the second finds them in the sentence cache), in embedding calls of "
+        f"{listed([str(n) for n in calls])} texts")
+    if not embeds[0]["bf16"]:
+        first += ", in float32: bf16 is off on this CPU."
+    elif copied:
+        first += (f"; in {copied} of {len(embeds)} runs the embedder made its bf16 copy of "
+                  "the model for them.")
+    else:
+        first += (f", fewer than the {BF16_COPY_MIN_BATCH} that make the embedder's bf16 "
+                  f"copy of the model, so they run in float32 and none of the {len(embeds)} "
+                  "runs made the copy.")
+    gap = med["ask fp32"] - med["ask"]
+    if abs(gap) <= 0.05 * med["ask"]:
+        verdict = f"the same within {fmt(abs(gap))}"
+    else:
+        verdict = f"{fmt(abs(gap))} {'more' if gap > 0 else 'less'} with bf16 off"
+    first += (f" `qa ask --fp32` takes {fmt(med['ask fp32'])} against {fmt(med['ask'])} "
+              f"for `qa ask`: {verdict}.")
+    text.append(first)
 
     cuts = []
     sklearn = chain(runs[0], "sklearn")
@@ -490,9 +529,6 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
         f"{cosine:.4f} to qa's vector) "
         f"takes {compare(med['model transformers'], med['model qa'])} through "
         "`load_embedder()`.")
-    if cpu_has_bf16():
-        cuts.append("A one-off command could embed the answer's few dozen sentences in "
-                    "float32 instead of making the bf16 copy first.")
     cuts.append(
         f"`qa docs` ({fmt(med['docs'])}) needs only the chunk store, but `Index.load` "
         "opens the BM25 and FAISS files, and imports their libraries, every time.")
@@ -500,18 +536,33 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
                 "torch, faiss and bm25s only inside the functions that need them, and "
                 "`qa --help` loads none of them.")
     if "interactive" in med:
-        text.append(
+        page = (
             f"**The page**: the server answers its health check {fmt(med['health'])} after "
-            "it is started, before any qa code runs. The first visit then waits "
-            f"{fmt(med['interactive'])} for the chat input; {page_note}, for "
-            f"{fmt(med['spinner'])} of that, because `qa.page.assistant()` runs "
-            "`Assistant.warm_up()` (the model, the index and two warm-up embeddings) inside "
-            "the first script run, before the tabs are drawn. A second browser session on "
-            f"the same server is interactive after {fmt(med['second interactive'])}, "
-            f"{fmt(med['second shell'])} of it loading the page itself. Starting the "
-            "warm-up in a background thread when the server starts, or drawing the page "
-            "before waiting on the model, would make the first visit about as fast as the "
-            "second.")
+            "it is started, before any qa code runs. In the first script run "
+            "`qa.page.assistant()` loads only the index, then starts `Assistant.warm_up()` "
+            "(the model and two warm-up embeddings, one of them "
+            f"{BF16_COPY_MIN_BATCH} texts) in a background thread. The first visit waits "
+            f"{fmt(med['interactive'])} for the chat input, {fmt(med['shell'])} of it "
+            f"loading the page itself; {page_note}")
+        page += (f", for {fmt(med['spinner'])} of that. " if med["spinner"] > 0 else ". ")
+        gap = med["interactive"] - med["second interactive"]
+        page += (f"A second browser session on the same server is interactive after "
+                 f"{fmt(med['second interactive'])}, {fmt(med['second shell'])} of it "
+                 "loading the page itself: ")
+        page += (f"{fmt(gap)} less than the first visit." if gap > 0.25 * med["interactive"]
+                 else "about as long as the first visit.")
+        wait = med["answer"] - med["first answer"]
+        page += (f" The first question, submitted as soon as the chat input is enabled, is "
+                 f"answered after {fmt(med['answer'])}, against {fmt(med['first answer'])} "
+                 "for the first `answer()` of `qa ask` once its model is loaded")
+        if wait > 1.0:
+            page += (f": the {fmt(wait)} more is the wait for the model, which the warm-up "
+                     "thread is still loading then (`load_embedder()` alone takes "
+                     f"{fmt(med['load_embedder'])} in `qa ask`), and the warm-up's "
+                     f"embeddings competing for the {os.cpu_count()} cores.")
+        else:
+            page += ": the model had loaded by the time it was asked."
+        text.append(page)
     else:
         text.append(f"The page was not measured: {page_note}.")
 
@@ -594,6 +645,7 @@ def main() -> None:
         times: dict[str, list[float]] = {k: [] for k in [*commands, *steps, "child",
                                                          *models, *page_keys]}
         traces: list[tuple[list[dict], dict]] = []
+        embeds: list[dict] = []  # the first answer's embedding calls, per untraced child
         vectors: dict[str, list[float]] = {}
         env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(index_dir)}
         spinners: list[tuple[bool, bool]] = []
@@ -606,6 +658,7 @@ def main() -> None:
                 for s in steps:
                     times[s].append(result["seconds"][s])
                 times["child"].append(seconds)
+                embeds.append(result["embeds"])
                 traced, stderr, _ = phases_child(corpus, index_dir, trace=True)
                 traces.append((parse_importtime(stderr), traced))
                 for key, cmd in models.items():
@@ -635,7 +688,7 @@ def main() -> None:
         load = (f"load average {load_before:.1f} at the start and "
                 f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores")
         cosine = sum(a * b for a, b in zip(*vectors.values(), strict=True))
-        body = report(times, traces, help_rows, args.rounds, page_note, load, cosine)
+        body = report(times, traces, help_rows, args.rounds, page_note, load, cosine, embeds)
         write_section("coldstart", body)
         print(body)
     finally:
