@@ -3,12 +3,12 @@
 Nothing outside this module knows that the vectors live in FAISS.
 
 Up to ``EXACT_UP_TO`` vectors the store is exact: a flat scan of float32 vectors. Above
-it, scanning every vector costs too much time (about 1.5 ms per 10k vectors and query on
-this project's 2-core machine) and memory (1.5 kB per vector), so ``fit()`` turns the
+it, scanning every vector costs too much time (a query reads all 1.5 kB of every vector:
+about 45 ms at 100k on this project's 2-core machine) and memory, so ``fit()`` turns the
 store into an inverted file (IVF) of 8-bit scalar-quantised vectors: 400 bytes per vector,
-and a query scans the ``nprobe`` lists nearest to it. The list count and ``nprobe`` were
+and a query scans the lists nearest to it, an eighth of them. The list count and ``nprobe`` were
 chosen for recall@10 of at least 0.95 against exact search on SciFact queries
-(docs/benchmarks.md, section "ann").
+(docs/benchmarks.md, section "scale").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXACT_UP_TO", "VectorStore", "FaissStore"]
 
-EXACT_UP_TO = 200_000  # vectors searched exactly; above this, approximately (IVF-SQ8)
+EXACT_UP_TO = 50_000  # vectors searched exactly; above this, approximately (IVF-SQ8)
 LISTS_PER_ROOT = 2     # IVF lists: LISTS_PER_ROOT * sqrt(vectors)
 PROBE_SHARE = 8        # a query scans 1/PROBE_SHARE of the lists
 TRAIN_PER_LIST = 40    # training sample: this many vectors per list (FAISS asks for 39)
