@@ -325,7 +325,12 @@ def plot(results: list[dict], path: Path) -> None:
               label="everything but embedding")
     ax.loglog([r["chunks"] for r in built], [r["add_s"] / 60 for r in built], "^-",
               label="add one document")
-    ax.set_title("Indexing time (minutes)")
+    last, beyond = built[-1], [r["chunks"] for r in results if "rebuild_s" not in r]
+    for key, style in (("rebuild_s", "o:"), ("build_s", "s:"), ("add_s", "^:")):
+        ax.loglog([last["chunks"], *beyond],
+                  [last[key] / 60 * n / last["chunks"] for n in [last["chunks"], *beyond]],
+                  style, mfc="none", color="grey")
+    ax.set_title("Indexing time (minutes; grey: linear projection)")
     ax.legend(fontsize=7)
     ax = axes[1]
     ax.loglog(sizes, [r["retrieval_p95"] for r in results], "o-", label="retrieval p95")
