@@ -412,6 +412,51 @@ def main() -> None:
     report(results)
 
 
+def _slope(rows: list[dict], key: str) -> str:
+    """Growth exponent of ``key`` between the first and last row: 1.0 is linear."""
+    import math
+
+    a, b = rows[0], rows[-1]
+    if a[key] <= 0 or b[key] <= 0 or a["chunks"] == b["chunks"]:
+        return "n/a"
+    return f"{math.log(b[key] / a[key]) / math.log(b['chunks'] / a['chunks']):.2f}"
+
+
+def _growth(done: list[dict]) -> str:
+    """The paragraph that says in words how each measured cost grows."""
+    built = [r for r in done if "rebuild_s" in r]
+    if len(built) < 2 or len(done) < 2:
+        return "Too few sizes measured to say how the costs grow."
+    last = built[-1]
+    embed_share = 1 - last["build_s"] / last["rebuild_s"]
+    first, top = done[0], done[-1]
+    return (
+        f"- **Indexing** grows about linearly: the exponent of the full build from "
+        f"{built[0]['chunks']:,} to {last['chunks']:,} chunks is {_slope(built, 'rebuild_s')} "
+        f"(1.0 is linear). Embedding is {100 * embed_share:.0f}% of it at "
+        f"{last['chunks']:,}, so the model's speed is the bottleneck of a full build.\n"
+        f"- **Adding one document** grows with exponent {_slope(built, 'add_s')} over the "
+        "same range: nothing is re-embedded, but every update still rebuilds BM25 over all chunks "
+        "(bm25s cannot add or delete documents), copies the SQLite store and checks the old "
+        f"version's checksums. That is {last['add_s']:.1f} s at {last['chunks']:,} chunks "
+        f"and, projected linearly, about {last['add_s'] * 1e6 / last['chunks'] / 60:.0f} "
+        "minutes at 1M: the next bottleneck once corpora pass a million chunks. Removing a "
+        "document rewrites the same files, for the same reasons.\n"
+        f"- **Retrieval** p95 goes from {first['retrieval_p95']:.0f} ms at "
+        f"{first['chunks']:,} to {top['retrieval_p95']:.0f} ms at {top['chunks']:,} chunks. "
+        "Exact search reads every vector (linear); above 50k vectors the IVF-SQ8 index "
+        "reads about an eighth of them at a quarter of the bytes; embedding the query is "
+        "a fixed cost whatever the size.\n"
+        f"- **Answers** cost retrieval plus embedding the sentences of 4 passages, which "
+        "does not depend on the corpus size: the answer p95 moves with the machine's load "
+        "more than with the size.\n"
+        f"- **Memory**: serving RSS goes from {first['rss_mb']:,.0f} MB (mostly torch and "
+        f"the model) to {top['rss_mb']:,.0f} MB at {top['chunks']:,} chunks; the index on "
+        f"disk grows linearly ({top['disk_bytes'] / top['chunks']:,.0f} bytes per chunk at "
+        f"{top['chunks']:,}, most of it chunk text in SQLite and the BM25 matrix, which "
+        "are read through the page cache, not held in the process).")
+
+
 def report(results: list[dict]) -> None:
     done = [r for r in results if "error" not in r]
     rows = ["| chunks | vectors | retrieval p50 / p95 ms | answer p50 / p95 ms | "
@@ -455,6 +500,7 @@ def report(results: list[dict]) -> None:
                          f"{'met' if ok else '**not met**'} ({r['rss_mb']:,.0f} MB)")
     if done:
         plot(done, ROOT / "docs" / "scaling.png")
+    growth = _growth(done)
     counts = (f"{done[0]['queries']} SciFact test queries for retrieval and {done[0]['asks']} "
               "others for `answer` per size") if done else ""
     body = f"""## Scale: 1k to 1M chunks
@@ -481,6 +527,10 @@ finds some sentences already embedded at the larger sizes: a little optimistic t
 {chr(10).join(notes)}
 
 ![costs by corpus size](scaling.png)
+
+### How the costs grow
+
+{growth}
 """
     write_section("scale", body)
     print(body)
