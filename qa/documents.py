@@ -629,6 +629,9 @@ def _decode_legacy(data: bytes, path: str) -> str:
     # forms valid multi-byte sequences, so it does not pass this test.
     if valid_non_ascii >= 10 * broken:
         return lenient
+    mixed = _decode_mixed(data)
+    if mixed is not None:
+        return mixed
     russian = _russian_decoding(data)
     if russian is not None:
         return russian
@@ -642,17 +645,53 @@ def _decode_legacy(data: bytes, path: str) -> str:
     raise IngestError(path, "cannot detect the text encoding; save the file as UTF-8")
 
 
-def _russian_decoding(data: bytes) -> str | None:
-    """The best-reading Russian single-byte decoding, if any reads as Russian."""
+def _decode_mixed(data: bytes) -> str | None:
+    """Text whose lines are partly UTF-8 and partly one legacy encoding, line by line.
+
+    Files pasted together from several sources mix encodings. Lines that are valid UTF-8
+    and hold some non-ASCII text are read as UTF-8; the others with the encoding that
+    reads them best. None when the file is not such a mix.
+    """
+    lines = data.splitlines(keepends=True)
+    legacy, utf8_letters = [], 0
+    for number, line in enumerate(lines):
+        try:
+            utf8_letters += sum(1 for c in line.decode("utf-8") if ord(c) > 0x7F)
+        except UnicodeDecodeError:
+            legacy.append(number)
+    if not legacy or utf8_letters < 3:
+        return None
+    rest = b"".join(lines[n] for n in legacy)
+    encoding = _russian_encoding(rest)
+    if encoding is None:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(rest).best()
+        if best is None:
+            return None
+        encoding = best.encoding
+    wanted = set(legacy)
+    return "".join(line.decode(encoding, "replace") if n in wanted else line.decode("utf-8")
+                   for n, line in enumerate(lines))
+
+
+def _russian_encoding(data: bytes) -> str | None:
+    """The single-byte Cyrillic encoding that reads ``data`` best as Russian, if any."""
     scored = []
     for encoding in _CYRILLIC_ENCODINGS:
-        text = data.decode(encoding, "replace")  # cp1251 leaves 0x98 undefined
+        text = data.decode(encoding, "replace")
         if text.count("\ufffd") > _BROKEN_MAX * len(text):
             continue
         score = _russian_score(text)
         if score is not None:
-            scored.append((score, -len(scored), text))
+            scored.append((score, -len(scored), encoding))
     return max(scored)[2] if scored else None
+
+
+def _russian_decoding(data: bytes) -> str | None:
+    """The best-reading Russian single-byte decoding, if any reads as Russian."""
+    encoding = _russian_encoding(data)
+    return None if encoding is None else data.decode(encoding, "replace")
 
 
 def _russian_score(text: str) -> float | None:

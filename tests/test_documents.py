@@ -904,3 +904,15 @@ def test_boilerplate_spans_are_ordered_in_bounds_and_spare_sentences(lines: list
         assert previous_end < start < end <= len(text)
         assert "A sentence." not in text[start:end]
         previous_end = end
+
+
+def test_lines_in_utf8_and_in_cp1251_each_read_right() -> None:
+    from qa.documents import decode
+
+    utf8 = "Заявление министерства от 6 января.\n"
+    cp1251 = "Министерство сообщило о событиях в Алматы.\n"
+    mixed = utf8.encode() + cp1251.encode("cp1251") + utf8.encode()
+    assert decode(mixed, "mixed.txt") == utf8 + cp1251 + utf8
+    # a file wholly in cp1251 is still read as cp1251, not line by line
+    whole = (cp1251 + utf8).encode("cp1251")
+    assert decode(whole, "old.txt") == cp1251 + utf8

@@ -96,7 +96,7 @@ HOSTILE = [
     Hostile("invalid UTF-8 bytes in UTF-8 text", "invalid-utf8.txt", INDEXED,
             _bytes("invalid-utf8.txt", INVALID_UTF8), "is open again"),
     Hostile("mixed encodings (UTF-8 and cp1251 lines)", "mixed.txt", INDEXED,
-            _bytes("mixed.txt", MIXED), "Министерство сообщило о событиях."),
+            _bytes("mixed.txt", MIXED), "Заявление министерства.\nМинистерство сообщило"),
     Hostile("Unicode file name", "Заявление — МИД.txt", INDEXED,
             _bytes("Заявление — МИД.txt", TEXT), "published a statement"),
     Hostile("file name with spaces", "  name  with spaces .txt", INDEXED,
