@@ -1,6 +1,6 @@
 """The real page on loopback: ``qa index`` then ``streamlit run app.py`` on a free port.
 
-Shared by the load test and ``bench/bench_load.py``; the browser is Debian's chromium,
+Shared by the browser test, the load test and ``bench/bench_load.py``; the browser is Debian's chromium,
 driven headless by playwright.
 """
 
@@ -37,7 +37,8 @@ def streamlit_server(corpus: Path, index: Path, *, build: bool = True,
         build: index ``corpus`` into ``index`` with ``qa index`` first.
         timeout: seconds to wait for the server to listen.
 
-    The server is killed on exit. Its first page view still waits for the model to load.
+    The server is killed on exit. The model loads in the background after the first page
+    view, so the first question may wait for it.
     """
     env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(index)}
     if build:

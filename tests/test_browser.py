@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests._server import CHROMIUM, FLAGS, ROOT, streamlit_server
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 if not Path(CHROMIUM).exists():
     pytest.skip("chromium is not installed (.ci/run installs it)", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,28 +27,8 @@ def server(tmp_path_factory):
         "&lt;script&gt;window.pwned=1&lt;/script&gt; "
         "&lt;img src=x onerror=\"window.pwned=2\"&gt; "
         "&lt;a href=\"javascript:window.pwned=3\"&gt;link&lt;/a&gt;</p></body></html>")
-    env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(root / "index")}
-    subprocess.run([sys.executable, "-m", "qa", "index"], env=env, check=True,
-                   capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    yield url, corpus
-    proc.kill()
-    proc.wait(timeout=20)
+    with streamlit_server(corpus, root / "index") as url:
+        yield url, corpus
 
 
 @pytest.fixture(scope="module")
