@@ -2,7 +2,9 @@
 
 The index is built once under ``~/.cache/qa-eval/scifact`` (or ``--workdir``) and reused
 by later runs; ``--fresh`` rebuilds it in a new folder so the build time is measured.
-Also times the rebuild of the lexical index alone, which every index update pays.
+Also times the rebuild of the lexical index alone, which every index update pays, and
+measures what bfloat16 indexing costs in quality: the dense and hybrid modes again on an
+index embedded in float32 (``precision="fp32"``, cached in ``<workdir>/fp32``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def main() -> None:
     results = [evaluate(data, mode=mode, split=args.split, workdir=workdir,
                         progress=sys.stderr.isatty())
                for mode in ("bm25", "dense", "hybrid")]
+    fp32 = [evaluate(data, mode=mode, split=args.split, workdir=workdir / "fp32",
+                     precision="fp32", progress=sys.stderr.isatty())
+            for mode in ("dense", "hybrid")]
     built = results[0].index_seconds  # the first run builds (or checks) the index
     [index_dir] = workdir.glob("index-all-minilm-l6-v2-*")
     rebuild, chunks = lexical_rebuild_seconds(index_dir)
@@ -64,6 +69,10 @@ def main() -> None:
         rows.append(f"| qa {r.mode} | **{r.ndcg10:.3f}** | {r.recall10:.3f} | "
                     f"{r.recall100:.3f} | {r.mrr10:.3f} | {r.query_ms_p50:.0f} | "
                     f"{r.query_ms_p95:.0f} |")
+    for r in fp32:
+        rows.append(f"| qa {r.mode}, index embedded in fp32 | {r.ndcg10:.3f} | "
+                    f"{r.recall10:.3f} | {r.recall100:.3f} | {r.mrr10:.3f} | "
+                    f"{r.query_ms_p50:.0f} | {r.query_ms_p95:.0f} |")
     for name, ndcg in REFERENCES:
         rows.append(f"| {name} | {ndcg:.3f} | | | | | |")
     fresh = "built from scratch" if args.fresh else "reused from the cache when already built"
@@ -71,7 +80,9 @@ def main() -> None:
 
 {results[0].queries} queries over {results[0].documents:,} abstracts ({chunks:,} chunks),
 through the app's own indexing and `qa.retrieval.search`; a document's score is its best
-chunk's. Published references below the line are from `bench-data/README.md`.
+chunk's. The qa rows embed in bfloat16 on this CPU (queries in float32); the "fp32" rows
+use an index embedded in float32, to show what bf16 costs in quality. Published
+references below the qa rows are from `bench-data/README.md`.
 
 {chr(10).join(rows)}
 
