@@ -30,6 +30,12 @@ def snapshot(index_dir):
     return frozenset(index.manifest.documents), index
 
 
+def corpus_bytes(corpus):
+    """Every file of the corpus and its bytes: a failed run must leave them as they were."""
+    return {p.relative_to(corpus).as_posix(): p.read_bytes()
+            for p in sorted(corpus.rglob("*")) if p.is_file()}
+
+
 def test_sigkill_at_random_moments_never_mixes_versions(seed_corpus, tmp_path, real_embedder):
     from qa.retrieval import search
 
@@ -62,10 +68,12 @@ def test_sigkill_at_random_moments_never_mixes_versions(seed_corpus, tmp_path, r
         for p in hidden.iterdir():
             p.rename(seed_corpus / p.name)
 
+        before = corpus_bytes(seed_corpus)
         proc = start_index(env)
         time.sleep(rng.uniform(0.2, full * 1.1))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert corpus_bytes(seed_corpus) == before, f"trial {trial}: the corpus changed"
 
         docs, index = snapshot(tmp_path / "index")
         assert docs in (old_docs, new_docs), f"trial {trial}: a mix of versions"

@@ -233,8 +233,10 @@ def test_damaged_files_are_detected(seed_corpus, tmp_path, fake_embedder, damage
         Index.load(index_dir)
     # an update would carry the damage into its new version: it refuses
     write(seed_corpus, "more.txt", "A further statement on the harvest.\n")
+    corpus = {p.name: p.read_bytes() for p in seed_corpus.iterdir()}
     with pytest.raises(IndexCorruptError, match="vectors.faiss"):
         build(seed_corpus, index_dir, fake_embedder)
+    assert {p.name: p.read_bytes() for p in seed_corpus.iterdir()} == corpus
     assert build(seed_corpus, index_dir, fake_embedder, rebuild=True).added == 2
     Index.load(index_dir)
 
