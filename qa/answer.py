@@ -84,9 +84,11 @@ _ASKS_FOR_MORE = frozenset({"else", "more", "other", "another", "also"})
 _WORD = re.compile(r"[\w’'-]+")
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _cited_text(citations: Sequence[Citation]) -> str:
     return " ".join(f"{c.quote} [{c.n}]" for c in citations)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # ----------------------------------------------------------------------------- values
@@ -405,11 +407,15 @@ def rank_sentences(index: Index, embedder: Embedder, question: str, *,
     Returns:
         The scored candidate sentences and the retrieved passages.
     """
-    from qa.retrieval import search
+    from qa.retrieval import MAX_QUERY_CHARS, search
 
     query = check_query(query or question)
     cache = cache or _DEFAULT_CACHE
-    found = search(index, embedder, query, passages, filters)
+    q = cache.embed(embedder, [question])[0]
+    # the question's vector is also the search's, unless a follow-up searches for more
+    same = query == question and len(question) <= MAX_QUERY_CHARS
+    found = search(index, embedder, query, passages, filters,
+                   vector=q[None, :] if same else None)
     docs: dict[str, Document] = {}
     seen: set[tuple[str, int, int]] = set()
     spans: list[tuple[Passage, int, int, str]] = []
@@ -430,7 +436,6 @@ def rank_sentences(index: Index, embedder: Embedder, question: str, *,
         return [], found
     texts = [t for *_, t in spans]
     vectors = cache.embed(embedder, texts)
-    q = cache.embed(embedder, [question])[0]
     cosines = vectors @ q
     # Words inside a quotation belong to its speaker: "Whom did Tokayev ask…" should find
     # "today I appealed…" in his quote, so the speaker's name counts as one of its words.

@@ -61,9 +61,9 @@ def chunk_text(text: str, settings: ChunkerSettings = ChunkerSettings()) -> list
     for piece in splitter.split_text(text):
         prev_start, prev_end = spans[-1] if spans else (0, 0)
         start = text.find(piece, max(prev_start, prev_end - settings.overlap))
-        if start < 0:  # the splitter only ever returns substrings; guard anyway
+        if start < 0:  # in case a chunk ever repeats more than the overlap
             start = text.find(piece, prev_start)
-        if start < 0:
+        if start < 0:  # the splitter only ever returns substrings; guard anyway
             raise ValueError("text splitter returned a chunk that is not in the text")
         spans.append((start, start + len(piece)))
     return spans

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from qa.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from qa.embedding import Embedder
     from qa.index import Index
 
@@ -82,7 +84,8 @@ def check_query(query: str, k: int = 1) -> str:
 
 
 def search(index: Index, embedder: Embedder | None, query: str, k: int = 5,
-           filters: Filters = Filters(), mode: str = "hybrid") -> list[Passage]:
+           filters: Filters = Filters(), mode: str = "hybrid", *,
+           vector: np.ndarray | None = None) -> list[Passage]:
     """The ``k`` passages that best match ``query``, best first.
 
     Args:
@@ -93,6 +96,7 @@ def search(index: Index, embedder: Embedder | None, query: str, k: int = 5,
         filters: which documents may be returned; applied before ranking in every mode.
         mode: ``dense`` (meaning), ``bm25`` (exact words: names, numbers) or ``hybrid``
             (both, scores fused; see the module docstring).
+        vector: ``embedder``'s vector of ``query``, when the caller has it already.
     """
     query = check_query(query, k)
     if mode not in MODES:
@@ -103,12 +107,12 @@ def search(index: Index, embedder: Embedder | None, query: str, k: int = 5,
     if allowed is not None and not allowed:
         return []
     if mode == "dense":
-        hits = _dense(index, embedder, query, k, allowed)
+        hits = _dense(index, embedder, query, k, allowed, vector)
     elif mode == "bm25":
         hits = _lexical(index, query, k, allowed)
     else:
         n = max(k, CANDIDATES)
-        hits = fuse([_dense(index, embedder, query, n, allowed),
+        hits = fuse([_dense(index, embedder, query, n, allowed, vector),
                      _lexical(index, query, n, allowed)],
                     [DENSE_WEIGHT, LEXICAL_WEIGHT])[:k]
     chunks = index.chunks.chunks(i for _, i in hits)
@@ -139,11 +143,13 @@ def fuse(rankings: list[list[tuple[float, int]]],
 
 
 def _dense(index: Index, embedder: Embedder | None, query: str, k: int,
-           allowed: list[int] | None) -> list[tuple[float, int]]:
+           allowed: list[int] | None, vector: np.ndarray | None = None,
+           ) -> list[tuple[float, int]]:
     if embedder is None:
         raise InvalidInputError("Dense and hybrid search need the embedding model. "
                                 "Pass an embedder or use mode 'bm25'.")
-    vector = embedder.embed([query[:MAX_QUERY_CHARS]])
+    if vector is None:
+        vector = embedder.embed([query[:MAX_QUERY_CHARS]])
     scores, ids = index.store.search(vector, k, allowed=allowed)
     return [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=False) if i >= 0]
 
