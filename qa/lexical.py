@@ -9,8 +9,15 @@ the Snowball English stemmer, and lives in the ``bm25/`` folder of an index vers
         ids.npy                                               chunk id of each row
 
 Row ``i`` of bm25s's matrix is chunk ``ids[i]``: the same int ids as the vector store and
-the chunk store. bm25s cannot add or remove documents, so each index update rebuilds it
-from every chunk: about 4 s for SciFact's 17,000 chunks (docs/benchmarks.md).
+the chunk store. bm25s cannot add or remove documents, so an index update that adds or
+changes documents rebuilds it from every chunk: about 4 s for SciFact's 17,000 chunks
+(docs/benchmarks.md).
+
+An update that only removes documents leaves ``bm25/`` as it is, and the index loads it
+with the removed chunks' ids as ``deleted``: their rows score zero. Until the next rebuild
+they still count in the statistics BM25 weighs terms by (document frequencies, hence IDF,
+and the average chunk length), as Lucene's deleted documents count until a merge, so
+scores differ a little from those of an index built without them.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from qa.errors import IndexCorruptError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["LexicalIndex", "DIRNAME"]
+__all__ = ["LexicalIndex", "DIRNAME", "load_ids"]
 
 DIRNAME = "bm25"
 IDS = "ids.npy"
@@ -35,6 +42,18 @@ LANGUAGE = "english"
 # 3.12.2 may fail that with "SystemError: AST constructor recursion depth mismatch" when
 # two threads parse at once (python/cpython#106905). One load at a time avoids it.
 _LOADING = threading.Lock()
+
+
+def load_ids(path: Path) -> np.ndarray:
+    """An array of chunk ids saved with ``np.save``, loaded one at a time (see ``_LOADING``).
+
+    The index loads its tombstones with this too: the lock only helps if every ``np.load``
+    that may run beside a lexical load takes it.
+    """
+    import numpy as np
+
+    with _LOADING:
+        return np.load(path)
 
 
 def _stemmer():
@@ -50,13 +69,20 @@ class LexicalIndex:
     index over no chunks is valid and finds nothing.
     """
 
-    def __init__(self, ids: np.ndarray, model=None) -> None:
+    def __init__(self, ids: np.ndarray, model=None, deleted: np.ndarray | None = None) -> None:
+        import numpy as np
+
         self.ids = ids  # sorted ascending, because chunks are read in id order
         self._model = model
         self._stem = _stemmer()
+        # bm25s multiplies each row's score by this weight: deleted rows get 0
+        self._live = None
+        if deleted is not None and len(deleted):
+            self._live = (~np.isin(ids, deleted)).astype(np.float32)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        """Chunks that can be found: deleted rows are not counted."""
+        return len(self.ids) if self._live is None else int(self._live.sum())
 
     @classmethod
     def build(cls, chunks: Iterable[tuple[int, str]]) -> LexicalIndex:
@@ -87,8 +113,12 @@ class LexicalIndex:
             self._model.save(folder, show_progress=False)
 
     @classmethod
-    def load(cls, version_dir: Path, *, mmap: bool = True) -> LexicalIndex:
-        """Open ``bm25/`` of ``version_dir``; its score matrix is memory-mapped by default."""
+    def load(cls, version_dir: Path, *, mmap: bool = True,
+             deleted: np.ndarray | None = None) -> LexicalIndex:
+        """Open ``bm25/`` of ``version_dir``; its score matrix is memory-mapped by default.
+
+        ``deleted`` chunk ids are never returned by ``search``.
+        """
         import bm25s
         import numpy as np
 
@@ -103,7 +133,7 @@ class LexicalIndex:
             raise IndexCorruptError(
                 f"{folder} cannot be read ({type(e).__name__}). Run `qa index --rebuild`."
             ) from e
-        return cls(ids, model)
+        return cls(ids, model, deleted)
 
     def tokens(self, query: str) -> list[str]:
         """The query's terms as the index knows them: lowercased, stemmed, no stopwords."""
@@ -119,7 +149,7 @@ class LexicalIndex:
 
         Only chunks that share at least one term with the query are returned, so there
         may be fewer than ``k``. ``allowed``, when given, restricts the result to those
-        chunk ids.
+        chunk ids. Deleted chunks are never returned.
         """
         import numpy as np
 
@@ -130,9 +160,11 @@ class LexicalIndex:
         terms = [t for t in self.tokens(query) if t in vocab]
         if not terms:
             return empty
-        mask = None
+        mask = self._live
         if allowed is not None:
             mask = np.isin(self.ids, np.asarray(allowed, dtype=np.int64)).astype(np.float32)
+            if self._live is not None:
+                mask *= self._live
         # Scoring every row for one query is what bm25s's retrieve does too; doing it here
         # lets the filter mask apply before the top-k cut.
         scores = np.asarray(self._model.get_scores(terms, weight_mask=mask), dtype=np.float32)

@@ -9,6 +9,11 @@ store into an inverted file (IVF) of 8-bit scalar-quantised vectors: 400 bytes p
 and a query scans the lists nearest to it, an eighth of them. The list count and ``nprobe`` were
 chosen for recall@10 of at least 0.95 against exact search on SciFact queries
 (docs/benchmarks.md, section "scale").
+
+A store can be loaded with deleted ids (the index version's tombstones): their vectors
+stay in the file but are never returned and not counted, until ``remove`` takes them out
+for real. Excluding them keeps an IVF search on its usual lists, unlike an ``allowed``
+filter, because the live vectors near the query are still in the lists nearest to it.
 """
 
 from __future__ import annotations
@@ -58,13 +63,24 @@ class FaissStore:
 
     FILENAME = "vectors.faiss"
 
-    def __init__(self, dim: int, index=None) -> None:
-
+    def __init__(self, dim: int, index=None, deleted: np.ndarray | None = None) -> None:
         self.dim = dim
         self._index = index if index is not None else _exact(dim)
+        self._hide(deleted)
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        """Live vectors: deleted ones are not counted."""
+        return int(self._index.ntotal) - len(self._deleted)
+
+    def _hide(self, deleted: np.ndarray | None) -> None:
+        """Hide ``deleted`` (ids the index holds) from search and ``len``."""
+        import faiss
+        import numpy as np
+
+        self._deleted = np.asarray(deleted if deleted is not None else [], dtype=np.int64)
+        # the selector of the live ids is made once here rather than at every query
+        self._excluded = faiss.IDSelectorNot(faiss.IDSelectorBatch(self._deleted)) if len(
+            self._deleted) else None
 
     @property
     def kind(self) -> str:
@@ -83,7 +99,10 @@ class FaissStore:
         import numpy as np
 
         if len(ids):
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            ids = np.asarray(ids, dtype=np.int64)
+            self._index.remove_ids(ids)
+            if len(self._deleted):
+                self._hide(np.setdiff1d(self._deleted, ids))
 
     def fit(self) -> None:
         """Exact up to ``EXACT_UP_TO`` vectors, IVF-SQ8 above, with lists for the size.
@@ -94,16 +113,30 @@ class FaissStore:
         """
         n, ivf = len(self), _ivf(self._index)
         if ivf is None and n > EXACT_UP_TO:
-            self._index = _trained_ivf(*self.vectors())
+            self._rebuild(_trained_ivf(*self.vectors()))
         elif ivf is not None and n < EXACT_UP_TO // 2:
             ids, vectors = self.vectors()
-            self._index = _exact(self.dim)
+            self._rebuild(_exact(self.dim))
             self.add(ids, vectors)
         elif ivf is not None and _lists_for(n) >= 2 * ivf.nlist:
-            self._index = _trained_ivf(*self.vectors())
+            self._rebuild(_trained_ivf(*self.vectors()))
+
+    def _rebuild(self, index) -> None:
+        """Switch to ``index``, made from ``vectors()``: the deleted ones are not in it."""
+        self._index = index
+        self._hide(None)
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every ``(ids, vectors)`` in the store, as stored (IVF: decoded, approximate)."""
+        """Every live ``(ids, vectors)`` in the store, as stored (IVF: decoded, approximate)."""
+        import numpy as np
+
+        ids, vectors = self._stored()
+        if not len(self._deleted):
+            return ids, vectors
+        live = ~np.isin(ids, self._deleted)
+        return ids[live], vectors[live]
+
+    def _stored(self) -> tuple[np.ndarray, np.ndarray]:
         import faiss
         import numpy as np
 
@@ -135,25 +168,35 @@ class FaissStore:
         k = max(1, min(k, len(self)))
         if len(self) == 0:
             return (np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64))
-        selector = None if allowed is None else faiss.IDSelectorBatch(
-            np.asarray(allowed, dtype=np.int64))
+        if allowed is None:
+            selector = self._excluded
+        else:
+            allowed = np.asarray(allowed, dtype=np.int64)
+            if len(self._deleted):
+                allowed = np.setdiff1d(allowed, self._deleted)
+            selector = faiss.IDSelectorBatch(allowed)
         ivf = _ivf(self._index)
         if ivf is None:
             params = None if selector is None else faiss.SearchParameters(sel=selector)
         else:
             # A filter may keep vectors far from the query's nearest lists, so filtered
-            # searches scan every list; only the allowed ids are scored.
-            nprobe = ivf.nlist if selector is not None else _probes(ivf.nlist)
+            # searches scan every list; only the allowed ids are scored. Leaving deleted
+            # ids out moves no live vector, so the usual lists still hold the nearest.
+            nprobe = ivf.nlist if allowed is not None else _probes(ivf.nlist)
             params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
         return self._index.search(queries, k, params=params)
 
     def save(self, path: Path) -> None:
         import faiss
 
+        if len(self._deleted):
+            # the file would bring the deleted vectors back for whoever loads it plainly
+            raise ValueError("remove the deleted ids before saving the store")
         faiss.write_index(self._index, str(path / self.FILENAME))
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> FaissStore:
+    def load(cls, path: Path, dim: int, *, deleted: np.ndarray | None = None) -> FaissStore:
+        """Open ``vectors.faiss`` in ``path``; ``deleted`` ids (held in it) are hidden."""
         import faiss
 
         file = path / cls.FILENAME
@@ -167,7 +210,7 @@ class FaissStore:
         if index.d != dim:
             raise IndexCorruptError(f"{file} holds {index.d}-dimensional vectors, expected {dim}. "
                                     "Run `qa index --rebuild`.")
-        return cls(dim, index)
+        return cls(dim, index, deleted)
 
 
 def _exact(dim: int):

@@ -50,6 +50,19 @@ def test_search_keeps_only_allowed_ids_and_cuts_at_k(lexical):
     assert lexical.search("budget", k=1)[1].tolist() == [12]
 
 
+def test_deleted_rows_are_never_returned_and_keep_counting_in_idf(tmp_path):
+    LexicalIndex.build(CHUNKS).save(tmp_path)
+    full = LexicalIndex.load(tmp_path)
+    index = LexicalIndex.load(tmp_path, deleted=np.array([12]))
+    assert len(index) == 3 and len(full) == 4
+    assert index.search("budget", k=10)[1].tolist() == [8]
+    assert index.search("Parliament Astana", k=10)[1].tolist() == []
+    assert index.search("budget", k=10, allowed=[12, 8])[1].tolist() == [8]
+    assert index.search("budget", k=10, allowed=[12])[1].tolist() == []
+    # until the next rebuild, chunk 12 still counts in "budget"'s document frequency
+    assert index.search("budget", k=10)[0][0] == full.search("budget", k=10)[0][1]
+
+
 def test_saved_index_is_memory_mapped_and_scores_like_the_built_one(tmp_path):
     built = LexicalIndex.build(CHUNKS)
     built.save(tmp_path)

@@ -87,6 +87,70 @@ def test_approximate_store_adds_removes_and_filters(small_threshold):
     assert (found >= 0).all()
 
 
+def test_deleted_ids_are_never_found_and_k_live_hits_remain(tmp_path):
+    vectors, ids = clustered(600), np.arange(600, dtype=np.int64) * 3
+    store = FaissStore(DIM)
+    store.add(ids, vectors)
+    store.save(tmp_path)
+    deleted = ids[::4]
+    loaded = FaissStore.load(tmp_path, DIM, deleted=deleted)
+    live = sorted(set(ids.tolist()) - set(deleted.tolist()))
+    assert len(loaded) == len(live) == 450
+
+    _, found = loaded.search(vectors[::4][:20], 10)  # the deleted vectors themselves
+    assert found.shape == (20, 10) and (found >= 0).all()
+    assert not set(found.ravel().tolist()) & set(deleted.tolist())
+    _, found = loaded.search(vectors[:1], 1_000)  # k above the count: every live one, once
+    assert sorted(found.ravel().tolist()) == live
+    _, found = loaded.search(vectors[:3], 5, allowed=ids[:12])  # 3 of the 12 are deleted
+    assert set(found.ravel().tolist()) <= set(ids[:12].tolist()) - set(deleted.tolist())
+    assert (found >= 0).all()
+
+    with pytest.raises(ValueError, match="remove the deleted ids"):
+        loaded.save(tmp_path)
+    loaded.remove(deleted)  # for real now: the count stays and the store saves whole
+    assert len(loaded) == 450 and sorted(loaded.vectors()[0].tolist()) == live
+    loaded.save(tmp_path)
+    assert len(FaissStore.load(tmp_path, DIM)) == 450
+
+
+def test_approximate_store_excludes_deleted_ids_with_the_usual_probes(small_threshold,
+                                                                     tmp_path, monkeypatch):
+    import faiss
+
+    vectors, ids = clustered(8_000), np.arange(8_000, dtype=np.int64)
+    store = FaissStore(DIM)
+    store.add(ids, vectors)
+    store.fit()
+    store.save(tmp_path)
+    plain = FaissStore.load(tmp_path, DIM)
+    deleted = ids[::3]
+    loaded = FaissStore.load(tmp_path, DIM, deleted=deleted)
+    assert loaded.kind == plain.kind and loaded.kind.startswith("ivf")
+    lists = faiss.extract_index_ivf(loaded._index).nlist
+
+    probes = []
+    real = faiss.SearchParametersIVF
+    monkeypatch.setattr(faiss, "SearchParametersIVF",
+                        lambda **kw: probes.append(kw["nprobe"]) or real(**kw))
+    queries = clustered(200, seed=1)
+    _, found = loaded.search(queries, 10)
+    assert probes == [qa.store._probes(lists)] and probes[0] < lists
+    assert (found >= 0).all() and not set(found.ravel().tolist()) & set(deleted.tolist())
+    # the same lists as a search without tombstones, so the same live vectors come first
+    _, wide = plain.search(queries, 60)
+    for got, candidates in zip(found, wide, strict=True):
+        assert got.tolist() == [i for i in candidates if i % 3][:10]
+
+    # a filter still scans every list, and the tombstones still apply within it
+    probes.clear()
+    allowed = ids[3_000:3_020]
+    _, found = loaded.search(vectors[:5], 5, allowed=allowed)
+    assert probes == [lists]
+    assert set(found.ravel().tolist()) <= {i for i in allowed.tolist() if i % 3}
+    assert (found >= 0).all()
+
+
 def test_store_grows_its_lists_and_shrinks_back_to_exact(small_threshold):
     store = FaissStore(DIM)
     store.add(np.arange(2_500), clustered(2_500))
