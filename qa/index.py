@@ -7,11 +7,21 @@ Layout of ``index/``::
         vectors.faiss   normalised chunk vectors under chunk ids (exact, or IVF-SQ8 when large)
         chunks.sqlite3  documents' stored text and metadata, chunk offsets
         bm25/           the lexical (BM25) index over the same chunk ids
+        deleted.npy     tombstones: removed chunks' ids, still in vectors.faiss and bm25/
     .lock               held by the one process that is updating
 
 An update writes a complete new version into a temporary folder, renames it to the
 next ``vNNNNNN`` and then replaces ``manifest.json`` in one atomic rename. Readers only
 ever follow the manifest, so they see the old version or the new one, never a mix.
+
+An update that only removes documents rewrites neither ``vectors.faiss`` nor ``bm25/``:
+the new version hard-links them from the previous one (versions never change once
+written, so they can share files) and lists the removed chunks in ``deleted.npy``,
+sorted int64 ids that every search leaves out. The tombstones add up over such updates.
+The next update that adds or changes documents rewrites both files anyway, so it removes
+the tombstoned chunks from them for real and writes no ``deleted.npy``. Until then BM25
+still counts the removed chunks in its term statistics (IDF, average chunk length; see
+``qa.lexical``), so its scores differ slightly from a fresh build's.
 """
 
 from __future__ import annotations
@@ -37,10 +47,13 @@ from qa.errors import (
     IndexMissingError,
     IngestError,
 )
-from qa.lexical import LexicalIndex
+from qa.lexical import DIRNAME as LEXICAL_DIR
+from qa.lexical import LexicalIndex, load_ids
 from qa.store import FaissStore
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from qa.embedding import Embedder
 
 __all__ = ["FORMAT_VERSION", "Index", "Manifest", "UpdateReport", "update"]
@@ -49,6 +62,7 @@ FORMAT_VERSION = 1
 Progress = Callable[[str, int, int], None]
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+DELETED = "deleted.npy"
 TMP_PREFIX = ".tmp-"
 
 
@@ -67,6 +81,7 @@ class Manifest:
     chunks: int
     created: str
     vector_index: str = "exact"  # FaissStore.kind: "exact" or "ivf<lists>-sq8"
+    deleted_chunks: int = 0  # tombstones in deleted.npy; 0, and no file, after a rewrite
 
     @classmethod
     def read(cls, index_dir: Path) -> Manifest | None:
@@ -146,9 +161,10 @@ class Index:
     def _open(cls, path: Path, manifest: Manifest, *, verify: bool) -> Index:
         version_dir = path / manifest.directory
         _check_files(version_dir, manifest.files, verify=verify)
-        return cls(path, manifest, FaissStore.load(version_dir, manifest.dim),
+        deleted = _read_deleted(version_dir, manifest)
+        return cls(path, manifest, FaissStore.load(version_dir, manifest.dim, deleted=deleted),
                    ChunkStore(version_dir, readonly=True),
-                   LexicalIndex.load(version_dir, mmap=True))
+                   LexicalIndex.load(version_dir, mmap=True, deleted=deleted))
 
     def documents_by_id(self) -> dict[str, IndexedDocument]:
         if self._documents is None:
@@ -223,6 +239,8 @@ def update(corpus: Path, index_dir: Path, *, model: str,
 
 def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, progress,
                    on_progress, started) -> UpdateReport:
+    import numpy as np
+
     _clean_stale(index_dir)
     previous = _read_quietly(index_dir)  # kept on disk for readers still opening it
     old = None if rebuild else Manifest.read(index_dir)
@@ -258,9 +276,12 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         return UpdateReport(0, 0, 0, unchanged, len(old_docs), old.chunks,
                             time.perf_counter() - started, tuple(skipped))
 
+    old_dir = index_dir / old.directory if old is not None else None
+    old_deleted = np.zeros(0, np.int64)
     if old is not None:
-        # damage must not be carried into the new version under fresh checksums
-        _check_files(index_dir / old.directory, old.files, verify=True)
+        # damage must not be carried into the new version, under fresh checksums or linked
+        _check_files(old_dir, old.files, verify=True)
+        old_deleted = _read_deleted(old_dir, old)
     docs, failed = [], set()
     to_read = new + changed
     for done, doc_id in enumerate(_progress(to_read, progress, "reading"), 1):
@@ -276,6 +297,9 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         return UpdateReport(0, 0, 0, unchanged + len(changed), len(old_docs), old.chunks,
                             time.perf_counter() - started, tuple(skipped))
     chunked = [(doc, chunk_document(doc, chunker)) for doc in docs]
+    # Nothing to add, only chunks to remove: they become tombstones, and the vectors and
+    # BM25 are linked from the old version instead of being rewritten without them.
+    tombstones = old is not None and not docs
 
     embedder = load_embedder(model) if chunked or old is None else None
     texts = [c.text for _, chunks in chunked for c in chunks]
@@ -286,35 +310,50 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     tmp = index_dir / f"{TMP_PREFIX}{os.getpid()}-{version}"
     tmp.mkdir()
     if old is not None:
-        shutil.copyfile(index_dir / old.directory / "chunks.sqlite3", tmp / "chunks.sqlite3")
-        store = FaissStore.load(index_dir / old.directory, old.dim)
-    else:
-        store = FaissStore(dim)
+        # Copied even for tombstones: the chunk store must lose the removed documents'
+        # rows, since their text, metadata and quotations must not be found any more.
+        shutil.copyfile(old_dir / "chunks.sqlite3", tmp / "chunks.sqlite3")
     db = ChunkStore(tmp, readonly=False)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     documents = dict(old_docs)
+    gone = []
     for doc_id in removed + [d for d in changed if d not in failed]:
-        ids = db.remove(doc_id)
-        store.remove(_ids(ids))
+        gone += db.remove(doc_id)
         documents.pop(doc_id, None)
-    offset = 0
-    for doc, chunks in chunked:
-        ids = db.add(doc, chunks, now)
-        store.add(_ids(ids), vectors[offset:offset + len(chunks)])
-        offset += len(chunks)
-        documents[doc.doc_id] = {"path": doc.path, "sha256": doc.sha256,
-                                 "stamp": seen[doc.doc_id]["stamp"]}
-    db.commit()
-    total = db.count()
-    # bm25s cannot add or remove documents, so the lexical index is rebuilt from every
-    # chunk; that takes seconds where re-embedding would take minutes.
-    LexicalIndex.build(db.iter_chunks()).save(tmp)
-    db.close()
-    store.fit()
-    store.save(tmp)
+    deleted = np.union1d(old_deleted, _ids(gone))  # sorted, as the stores expect
+    reused: dict[str, dict] = {}
+    if tombstones:
+        db.commit()
+        total = db.count()
+        db.close()
+        reused = _link_unchanged(old_dir, tmp, old.files)
+        np.save(tmp / DELETED, deleted)
+        kind, deleted_chunks = old.vector_index, len(deleted)
+    else:
+        # Both are rewritten anyway, so every tombstone is applied for real.
+        store = FaissStore.load(old_dir, old.dim) if old is not None else FaissStore(dim)
+        store.remove(deleted)
+        deleted_chunks = 0
+        offset = 0
+        for doc, chunks in chunked:
+            ids = db.add(doc, chunks, now)
+            store.add(_ids(ids), vectors[offset:offset + len(chunks)])
+            offset += len(chunks)
+            documents[doc.doc_id] = {"path": doc.path, "sha256": doc.sha256,
+                                     "stamp": seen[doc.doc_id]["stamp"]}
+        db.commit()
+        total = db.count()
+        # bm25s cannot add or remove documents, so the lexical index is rebuilt from every
+        # chunk; that takes seconds where re-embedding would take minutes.
+        LexicalIndex.build(db.iter_chunks()).save(tmp)
+        db.close()
+        store.fit()
+        store.save(tmp)
+        kind = store.kind
 
-    files = {path.relative_to(tmp).as_posix(): _describe(path)
-             for path in sorted(tmp.rglob("*")) if path.is_file()}
+    files = {name: reused.get(name) or _describe(tmp / name)
+             for name in (path.relative_to(tmp).as_posix()
+                          for path in sorted(tmp.rglob("*")) if path.is_file())}
     for name in files:
         _fsync(tmp / name)
     for folder in sorted({(tmp / name).parent for name in files}, reverse=True):
@@ -323,7 +362,8 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     os.rename(tmp, index_dir / directory)
     _fsync(index_dir)
     Manifest(FORMAT_VERSION, version, directory, model, dim, chunker.as_dict(),
-             dict(sorted(documents.items())), files, total, now, store.kind).write(index_dir)
+             dict(sorted(documents.items())), files, total, now, kind,
+             deleted_chunks).write(index_dir)
     _drop_old_versions(index_dir, keep={directory, previous.directory if previous else ""})
 
     really_added = sum(1 for d in new if d not in failed)
@@ -357,6 +397,45 @@ def _ids(ids: list[int]):
     import numpy as np
 
     return np.asarray(ids, dtype=np.int64)
+
+
+def _link_unchanged(old_dir: Path, new_dir: Path, files: dict[str, dict]) -> dict[str, dict]:
+    """Hard-link the vectors and the lexical index of ``old_dir`` into ``new_dir``.
+
+    Returns their manifest entries, which carry over: the old version was verified just
+    before, and these are the same bytes, so nothing is read or written again.
+    """
+    linked = {}
+    for name, entry in files.items():
+        if name != FaissStore.FILENAME and not name.startswith(f"{LEXICAL_DIR}/"):
+            continue
+        source, target = old_dir / name, new_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # a file system without hard links (some network or FUSE ones)
+            shutil.copyfile(source, target)
+        linked[name] = entry
+    return linked
+
+
+def _read_deleted(version_dir: Path, manifest: Manifest) -> np.ndarray:
+    """The version's tombstones: sorted ids of removed chunks its vectors and BM25 hold."""
+    import numpy as np
+
+    if not manifest.deleted_chunks:
+        return np.zeros(0, np.int64)
+    path = version_dir / DELETED
+    try:
+        deleted = load_ids(path)
+    except (OSError, ValueError) as e:
+        raise IndexCorruptError(
+            f"{path} cannot be read ({type(e).__name__}). Run `qa index --rebuild`."
+        ) from e
+    if deleted.dtype != np.int64 or deleted.shape != (manifest.deleted_chunks,):
+        raise IndexCorruptError(f"{path} does not hold the manifest's {manifest.deleted_chunks} "
+                                "deleted chunk ids. Run `qa index --rebuild`.")
+    return deleted
 
 
 def _embed(embedder: Embedder, texts: list[str], progress: bool,

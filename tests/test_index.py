@@ -216,10 +216,16 @@ def test_missing_index_says_to_run_qa_index(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "zero", "garble", "delete"])
-def test_damaged_files_are_detected(seed_corpus, tmp_path, fake_embedder, damage):
+@pytest.mark.parametrize("name", ["vectors.faiss", "linked vectors.faiss", "deleted.npy"])
+def test_damaged_files_are_detected(seed_corpus, tmp_path, fake_embedder, damage, name):
     index_dir = tmp_path / "index"
+    if name != "vectors.faiss":  # a removal leaves a linked vectors.faiss and tombstones
+        write(seed_corpus, "gone.txt", "A note that is indexed and then removed.\n")
+        build(seed_corpus, index_dir, fake_embedder)
+        (seed_corpus / "gone.txt").unlink()
     build(seed_corpus, index_dir, fake_embedder)
-    target = index_dir / Index.load(index_dir).manifest.directory / "vectors.faiss"
+    name = name.split()[-1]
+    target = index_dir / Index.load(index_dir).manifest.directory / name
     data = target.read_bytes()
     if damage == "truncate":
         target.write_bytes(data[: len(data) // 2])
@@ -229,12 +235,12 @@ def test_damaged_files_are_detected(seed_corpus, tmp_path, fake_embedder, damage
         target.write_bytes(data[:-9] + bytes([data[-9] ^ 0x40]) + data[-8:])
     else:
         target.unlink()
-    with pytest.raises(IndexCorruptError, match="vectors.faiss.*qa index --rebuild"):
+    with pytest.raises(IndexCorruptError, match=rf"{name}.*qa index --rebuild"):
         Index.load(index_dir)
     # an update would carry the damage into its new version: it refuses
     write(seed_corpus, "more.txt", "A further statement on the harvest.\n")
     corpus = {p.name: p.read_bytes() for p in seed_corpus.iterdir()}
-    with pytest.raises(IndexCorruptError, match="vectors.faiss"):
+    with pytest.raises(IndexCorruptError, match=name):
         build(seed_corpus, index_dir, fake_embedder)
     assert {p.name: p.read_bytes() for p in seed_corpus.iterdir()} == corpus
     assert build(seed_corpus, index_dir, fake_embedder, rebuild=True).added == 2
@@ -312,3 +318,170 @@ def test_a_file_gone_between_listing_and_hashing_is_skipped(seed_corpus, tmp_pat
     report = build(seed_corpus, tmp_path / "index", fake_embedder)
     assert report.added == 1 and len(report.skipped) == 1
     assert "harvests" not in all_texts(tmp_path / "index")
+
+
+# -- removals leave tombstones -------------------------------------------------------------
+
+ZEBRA = ("Zebra herds crossed the Ili river near Kapchagay.\n\n"
+         '"The zebras will stay until the spring floods," Ms Aigerim Bekova said.\n')
+HARVEST = "Kostanay farmers brought in a record wheat harvest this autumn.\n"
+LINKED = ("vectors.faiss", "bm25/")  # what a removal must not rewrite
+
+
+def version_files(index_dir: Path) -> tuple[Path, dict[str, os.stat_result]]:
+    folder = index_dir / Manifest.read(index_dir).directory
+    return folder, {p.relative_to(folder).as_posix(): p.stat()
+                    for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def chunk_ids_of(index: Index, path: str) -> list[int]:
+    [doc_id] = [d.doc_id for d in index.chunks.documents() if d.path == path]
+    return sorted(index.chunks.chunk_ids(doc_ids=[doc_id]))
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_a_removal_links_vectors_and_bm25_and_hides_the_removed_chunks(
+        seed_corpus, tmp_path, fake_embedder, monkeypatch, mode):
+    import numpy as np
+
+    import qa.index
+
+    index_dir = tmp_path / "index"
+    write(seed_corpus, "zebra.txt", ZEBRA)
+    write(seed_corpus, "harvest.txt", HARVEST)
+    build(seed_corpus, index_dir, fake_embedder)
+    before = Index.load(index_dir)
+    zebra_chunks = chunk_ids_of(before, "zebra.txt")
+    assert any("zebras" in q.text for q in before.chunks.quotations())
+    old_manifest = Manifest.read(index_dir)
+    old_dir, old_files = version_files(index_dir)
+
+    hashed: list[Path] = []
+    real_describe = qa.index._describe
+    monkeypatch.setattr(qa.index, "_describe",
+                        lambda path: hashed.append(path) or real_describe(path))
+    (seed_corpus / "zebra.txt").unlink()
+    report = update(seed_corpus, index_dir, model="fake", load_embedder=never_load)
+    assert report.removed == 1
+    new_dir, new_files = version_files(index_dir)
+    assert old_dir.is_dir() and new_dir != old_dir  # the old version stays for its readers
+    linked = [name for name in new_files if name.startswith(LINKED)]
+    assert "vectors.faiss" in linked and "bm25/ids.npy" in linked
+    manifest = Manifest.read(index_dir)
+    for name in linked:
+        assert new_files[name].st_ino == old_files[name].st_ino, name
+        assert manifest.files[name] == old_manifest.files[name], name
+    # of the new version's files, only those written anew are hashed
+    written = {Path(*p.relative_to(index_dir).parts[1:]).as_posix() for p in hashed
+               if p.relative_to(index_dir).parts[0].startswith(".tmp-")}
+    assert written == {"chunks.sqlite3", "deleted.npy"}
+    assert manifest.deleted_chunks == len(zebra_chunks) and manifest.chunks < old_manifest.chunks
+    deleted = np.load(new_dir / "deleted.npy")
+    assert deleted.dtype == np.int64 and deleted.tolist() == zebra_chunks
+
+    index = Index.load(index_dir, verify=True)
+    live = index.chunks.count()
+    assert len(index.store) == len(index.lexical) == live == manifest.chunks
+    assert "zebra.txt" not in {d.path for d in index.chunks.documents()}
+    assert not [q for q in index.chunks.quotations() if "zebras" in q.text]
+    for query in ("zebra herds Ili river Kapchagay", "zebras spring floods ranger Bekova"):
+        hits = search(index, fake_embedder, query, k=live, mode=mode)
+        assert all(h.path != "zebra.txt" and "ebra" not in h.text for h in hits)
+        if mode != "bm25":  # dense and hybrid rank every live chunk: k of them
+            assert len(hits) == live
+    hits = search(index, fake_embedder, "record wheat harvest Kostanay", k=3, mode=mode)
+    assert hits[0].path == "harvest.txt"
+    assert len(hits) == (1 if mode == "bm25" else 3)  # only one chunk has these words
+
+
+def test_tombstones_add_up_and_an_addition_compacts_them(seed_corpus, tmp_path,
+                                                         fake_embedder):
+    from qa.lexical import LexicalIndex
+    from qa.store import FaissStore
+
+    index_dir = tmp_path / "index"
+    write(seed_corpus, "zebra.txt", ZEBRA)
+    write(seed_corpus, "harvest.txt", HARVEST)
+    build(seed_corpus, index_dir, fake_embedder)
+    first = Index.load(index_dir)
+    removed = chunk_ids_of(first, "zebra.txt") + chunk_ids_of(first, "harvest.txt")
+    _, first_files = version_files(index_dir)
+    for name in ("zebra.txt", "harvest.txt"):
+        (seed_corpus / name).unlink()
+        update(seed_corpus, index_dir, model="fake", load_embedder=never_load)
+    folder, files = version_files(index_dir)
+    assert files["vectors.faiss"].st_ino == first_files["vectors.faiss"].st_ino
+    index = Index.load(index_dir)
+    assert index.manifest.deleted_chunks == len(removed)
+    assert len(index.store) == len(first.store) - len(removed) == index.chunks.count()
+    assert not search(index, fake_embedder, "zebra harvest Kostanay", k=5, mode="bm25")
+
+    write(seed_corpus, "storm.txt", "A snow storm closed the roads to Shymkent.\n")
+    report = build(seed_corpus, index_dir, fake_embedder)
+    assert report.added == 1
+    folder, files = version_files(index_dir)
+    assert files["vectors.faiss"].st_ino != first_files["vectors.faiss"].st_ino
+    assert "deleted.npy" not in files
+    index = Index.load(index_dir, verify=True)
+    assert index.manifest.deleted_chunks == 0 and "deleted.npy" not in index.manifest.files
+    total = index.chunks.count()
+    assert len(index.store) == len(index.lexical) == total == index.manifest.chunks
+    # the files themselves hold only live chunks: nothing is left for tombstones to hide
+    assert len(FaissStore.load(folder, 64)) == len(LexicalIndex.load(folder)) == total
+    assert search(index, fake_embedder, "snow storm Shymkent", k=1)[0].path == "storm.txt"
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = search(index, fake_embedder, "zebra herds wheat harvest", k=total, mode=mode)
+        assert all(h.path not in ("zebra.txt", "harvest.txt") for h in hits)
+        assert mode == "bm25" or len(hits) == total
+
+
+def test_a_removed_document_is_not_found_by_answers_verification_or_quotations(
+        seed_corpus, tmp_path, fake_embedder):
+    from qa.assistant import Assistant
+    from qa.config import Settings
+
+    write(seed_corpus, "zebra.txt", ZEBRA)
+    qa = Assistant(Settings(corpus=seed_corpus, index=tmp_path / "index", model="fake"),
+                   embedder=fake_embedder)
+    qa.update()
+    question = "Where did the zebra herds cross the river?"
+    quote = "The zebras will stay until the spring floods"
+    assert any(c.path == "zebra.txt" for c in qa.answer(question).citations)
+    assert qa.quotations("Aigerim Bekova")
+    assert qa.verify(quote).match.path == "zebra.txt"
+
+    qa.delete_document("zebra.txt")
+    assert qa.update().removed == 1
+    assert qa.index.manifest.deleted_chunks > 0
+    answer = qa.answer(question)
+    assert all(c.path != "zebra.txt" for c in answer.citations)
+    assert all(p.path != "zebra.txt" for p in answer.related)
+    assert not qa.quotations("Aigerim Bekova")
+    assert all(h.path != "zebra.txt" for h in qa.search("zebra zebras Bekova", k=20))
+    verdict = qa.verify(quote)
+    assert verdict.match is None or verdict.match.path != "zebra.txt"
+
+
+def test_a_manifest_written_before_tombstones_loads(seed_corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    del manifest["deleted_chunks"]
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    index = Index.load(index_dir, verify=True)
+    assert index.manifest.deleted_chunks == 0
+    assert len(index.store) == index.chunks.count() == index.manifest.chunks
+
+
+def test_tombstones_that_do_not_match_the_manifest_are_reported(seed_corpus, tmp_path,
+                                                                fake_embedder):
+    index_dir = tmp_path / "index"
+    write(seed_corpus, "zebra.txt", ZEBRA)
+    build(seed_corpus, index_dir, fake_embedder)
+    (seed_corpus / "zebra.txt").unlink()
+    build(seed_corpus, index_dir, fake_embedder)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest["deleted_chunks"] += 1
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="deleted.npy does not hold.*--rebuild"):
+        Index.load(index_dir)
