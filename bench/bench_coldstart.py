@@ -128,7 +128,7 @@ def phases(corpus: Path, index_dir: Path, question: str, trace: bool) -> dict:
     seconds["first answer"] = time.perf_counter() - started
     embedder.embed = embed
     embeds = {"calls": calls, "bf16": bool(getattr(embedder, "bf16", False)),
-              "copied": getattr(embedder, "_bulk_model", None) is not None}
+              "copied": getattr(embedder, "_compiled", None) is not None}
 
     started = step("second answer")
     answer(index, embedder, question)
@@ -488,7 +488,7 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
         "a few kilobytes, so memory-mapping its files cannot save anything measurable here. "
         "The BM25 matrix is memory-mapped already; the FAISS file is read whole "
         "(`faiss.read_index` without `IO_FLAG_MMAP`), which matters only for large indexes.")
-    from qa.embedding import BF16_COPY_MIN_BATCH
+    from qa.embedding import COMPILE_MIN_BATCH
 
     calls = embeds[0]["calls"]
     copied = sum(e["copied"] for e in embeds)
@@ -503,7 +503,7 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
         first += (f"; in {copied} of {len(embeds)} runs the embedder made its bf16 copy of "
                   "the model for them.")
     else:
-        first += (f", fewer than the {BF16_COPY_MIN_BATCH} that make the embedder's bf16 "
+        first += (f", fewer than the {COMPILE_MIN_BATCH} that make the embedder's bf16 "
                   f"copy of the model, so they run in float32 and none of the {len(embeds)} "
                   "runs made the copy.")
     gap = med["ask fp32"] - med["ask"]
@@ -541,7 +541,7 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
             "it is started, before any qa code runs. In the first script run "
             "`qa.page.assistant()` loads only the index, then starts `Assistant.warm_up()` "
             "(the model and two warm-up embeddings, one of them "
-            f"{BF16_COPY_MIN_BATCH} texts) in a background thread. The first visit waits "
+            f"{COMPILE_MIN_BATCH} texts) in a background thread. The first visit waits "
             f"{fmt(med['interactive'])} for the chat input, {fmt(med['shell'])} of it "
             f"loading the page itself; {page_note}")
         page += (f", for {fmt(med['spinner'])} of that. " if med["spinner"] > 0 else ". ")

@@ -19,7 +19,7 @@ their vectors by ``qa eval`` (``bench_scifact.py``). Each size runs in fresh pro
    against exact search over the same float32 vectors is measured on SciFact's test
    queries.
 3. **serve**: a fresh process loads the index as the app does (``Index.load``), loads the
-   model and warms it up as the page does (``Assistant.warm_up``: the bf16 copy is made),
+   model and warms it up as the page does (``Assistant.warm_up``: the compiled copy is made),
    then times hybrid retrieval (``qa.retrieval.search``, k=5, query
    embedding included) and ``qa.answer.answer`` end to end, and reads its RSS.
 
@@ -124,7 +124,7 @@ def _source():
 
 def build(size: int, work: Path) -> dict:
     """Index a SciFact corpus of about ``size`` chunks through ``update``; time it."""
-    from qa.embedding import load_embedder
+    from qa.embedding import INT8_MIN_BATCH, load_embedder
     from qa.eval import default_workdir
     from qa.index import update
 
@@ -151,8 +151,8 @@ def build(size: int, work: Path) -> dict:
     build_s = time.perf_counter() - started
 
     embedder = load_embedder(manifest.model)
-    sample = list(table)[:512]
-    embedder.embed(sample[:64])  # warm-up: the bf16 copy of the model is made here
+    sample = list(table)[:2 * INT8_MIN_BATCH]  # as many as one update embeds: int8
+    embedder.embed(sample[:INT8_MIN_BATCH])  # warm-up: the int8 copy is made or loaded
     started = time.perf_counter()
     embedder.embed(sample)
     chunks_per_s = len(sample) / (time.perf_counter() - started)
@@ -240,7 +240,7 @@ def assemble(size: int, work: Path, base: Path) -> dict:
 def serve(index_dir: Path, queries: int, asks: int) -> dict:
     """Load ``index_dir`` as the app does and time queries on it."""
     from qa.answer import SentenceVectors, answer
-    from qa.embedding import BF16_COPY_MIN_BATCH, load_embedder
+    from qa.embedding import COMPILE_MIN_BATCH, load_embedder
     from qa.eval import load_dataset
     from qa.index import Index
     from qa.retrieval import search
@@ -249,7 +249,7 @@ def serve(index_dir: Path, queries: int, asks: int) -> dict:
     index = Index.load(index_dir)
     load_s = time.perf_counter() - started
     embedder = load_embedder(index.manifest.model)
-    embedder.embed(["warm up"] * BF16_COPY_MIN_BATCH)  # as the page warms up: the bf16 copy
+    embedder.embed(["warm up"] * COMPILE_MIN_BATCH)  # as the page warms up: the compiled copy
     texts = list(load_dataset(require_data("scifact"), "test").queries.values())
     for q in texts[:5]:  # warm-up: first calls allocate and build kernels
         search(index, embedder, q)

@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 ARGS = {
     "bench_chunking.py": ["--docs", "1000"],
     "bench_squad.py": ["--limit", "400", "--check", "100"],
-    "bench_throughput.py": ["--chunks", "1000", "--rounds", "3"],
+    "bench_throughput.py": ["--chunks", "1500", "--rounds", "2"],
 }
 
 for script in sorted(HERE.glob("bench_*.py")):

@@ -66,13 +66,13 @@ class Assistant:
         """Load the model and the index now, so the first question does not wait.
 
         One query-sized and one bulk-sized call prepare both embedding paths (the bulk
-        one makes the bfloat16 copy of the model where bf16 is on).
+        one compiles the bulk copy of the model).
         """
-        from qa.embedding import BF16_COPY_MIN_BATCH
+        from qa.embedding import COMPILE_MIN_BATCH
 
         embedder = self._load_embedder(self.settings.model)
         embedder.embed(["warm up"])
-        embedder.embed(["warm up"] * BF16_COPY_MIN_BATCH)
+        embedder.embed(["warm up"] * COMPILE_MIN_BATCH)
         _ = self.index
 
     # -- operations ------------------------------------------------------------------

@@ -34,7 +34,7 @@ def _common(f: Callable) -> Callable:
                      help="Embedding model name or local path [env QA_MODEL; default "
                           "the packaged all-MiniLM-L6-v2]."),
         click.option("--fp32", is_flag=True,
-                     help="Run the model in float32 even where bfloat16 is fast."),
+                     help="Run the model in PyTorch float32: no int8 or bf16 compiled copy."),
         click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON."),
     ]
     for option in reversed(options):
@@ -192,7 +192,7 @@ def show(doc_id, corpus, index_dir, model, fp32, as_json):
 @click.option("--model", envvar="QA_MODEL",
               help="Embedding model name or local path [env QA_MODEL; default "
                    "the packaged all-MiniLM-L6-v2].")
-@click.option("--fp32", is_flag=True, help="Run the model in float32 even where bfloat16 is fast.")
+@click.option("--fp32", is_flag=True, help="Run the model in PyTorch float32: no int8 or bf16 compiled copy.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def eval_command(dataset_dir, mode, split, limit, workdir, model, fp32, as_json):
     """Measure retrieval on a BEIR dataset with the app's own indexing and search.

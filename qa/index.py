@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 from qa.chunking import ChunkerSettings, chunk_document
 from qa.chunkstore import ChunkStore, IndexedDocument
 from qa.documents import SIDECAR_SUFFIX, content_hash, discover, doc_id_for, load_document
+from qa.embedding import INT8_MIN_BATCH
 from qa.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -445,7 +446,7 @@ def _embed(embedder: Embedder, texts: list[str], progress: bool,
 
     if on_progress is None or not texts:
         return embedder.embed(texts, progress=progress)
-    step = 256
+    step = INT8_MIN_BATCH  # slices as large as the embedder's fastest calls
     parts = []
     for start in range(0, len(texts), step):
         parts.append(embedder.embed(texts[start:start + step], progress=progress))

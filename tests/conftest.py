@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -35,6 +36,12 @@ class FakeEmbedder:
             out[row, -1] += 1e-3  # no zero vectors
         out /= np.linalg.norm(out, axis=1, keepdims=True)
         return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """Compiled encoders go to a folder of this run (subprocesses inherit it), not ~/.cache."""
+    os.environ["QA_CACHE_DIR"] = str(tmp_path_factory.mktemp("qa-cache"))
 
 
 @pytest.fixture

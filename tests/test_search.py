@@ -16,27 +16,98 @@ def test_real_model_embeds_normalised_384_dim_vectors(real_embedder):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
 
 
-def test_bulk_batches_use_bf16_and_stay_close_to_fp32():
+def test_large_calls_compile_the_model_in_bf16_close_to_fp32():
     import numpy as np
 
-    from qa.embedding import BF16_COPY_MIN_BATCH, SentenceTransformerEmbedder, cpu_has_bf16
+    from qa.embedding import COMPILE_MIN_BATCH, SentenceTransformerEmbedder, cpu_has_bf16
 
     if not cpu_has_bf16():
         pytest.skip("this CPU has no fast bfloat16")
     texts = [f"Report {i}: the Security Council met in Akorda on day {i}."
-             for i in range(BF16_COPY_MIN_BATCH)]
+             for i in range(COMPILE_MIN_BATCH)]
     fp32 = SentenceTransformerEmbedder(precision="fp32").embed(texts)
     bf16 = SentenceTransformerEmbedder(precision="bf16")
-    # a mid-sized call before any bulk one runs in fp32: no bf16 copy for a one-off answer
+    # a mid-sized call before any large one runs in fp32: no compiling for a one-off answer
     assert np.allclose(bf16.embed(texts[:30]), fp32[:30], atol=1e-5)
+    assert bf16._compiled is None
     bulk = bf16.embed(texts)
+    assert type(bf16._compiled[0].model).__name__ == "_OpenVINOForward"
+    assert not list(bf16._compiled.parameters())  # the copy holds no torch weights
     cosines = (fp32 * bulk).sum(axis=1)
     assert (cosines >= 0.998).all()
-    assert not np.allclose(cosines, 1, atol=1e-7)  # the bulk path really ran in bf16
-    # once the copy exists, mid-sized calls use it too
-    assert not np.allclose(bf16.embed(texts[:30]), fp32[:30], atol=1e-7)
-    # a single query runs in fp32 whatever the precision: identical to the fp32 model
-    assert np.allclose(bf16.embed(texts[:1]), fp32[:1], atol=1e-5)
+    assert not np.allclose(cosines, 1, atol=1e-7)  # the compiled path really ran in bf16
+    # once compiled, every call uses it, a single query too
+    for n in (30, 1):
+        cosines = (bf16.embed(texts[:n]) * fp32[:n]).sum(axis=1)
+        assert (cosines >= 0.998).all() and not np.allclose(cosines, 1, atol=1e-7)
+    # and the PyTorch model is untouched: it still embeds as before
+    assert np.allclose(bf16.model.encode(texts[:3], normalize_embeddings=True), fp32[:3],
+                       atol=1e-5)
+
+
+def test_calls_of_int8_size_run_quantised_and_the_encoder_is_cached(tmp_path, monkeypatch):
+    import numpy as np
+
+    from qa import embedding
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(embedding, "INT8_MIN_BATCH", 64)
+    texts = [f"On day {i} the council in Akorda discussed item {i * 7} of the agenda, "
+             f"aircraft at Almaty airport and the {i}th regional report." for i in range(64)]
+    fp32 = embedding.SentenceTransformerEmbedder(precision="fp32").embed(texts)
+    first = embedding.SentenceTransformerEmbedder()
+    vectors = first.embed(texts)
+    cosines = (vectors * fp32).sum(axis=1)
+    assert cosines.mean() >= 0.99 and cosines.min() >= 0.97
+    assert not np.allclose(cosines, 1, atol=1e-5)  # really quantised
+    assert first._compiled is None  # int8 alone: no bf16 compile for an indexing run
+    [folder] = (tmp_path / "cache" / "int8").iterdir()
+    assert {p.name for p in folder.iterdir()} == {"encoder.xml", "encoder.bin",
+                                                 "calibration.json"}
+
+    # another process loads the cached encoder: the same vectors, nothing quantised again
+    import nncf
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the cached int8 encoder must be reused")
+
+    monkeypatch.setattr(nncf, "quantize", refuse)
+    again = embedding.SentenceTransformerEmbedder().embed(texts)
+    assert np.allclose(again, vectors, atol=1e-6)
+    # smaller calls stay off int8
+    assert np.allclose(first.embed(texts[:5]), fp32[:5], atol=1e-5)
+
+
+def test_fp32_precision_never_leaves_pytorch_fp32(monkeypatch):
+    import numpy as np
+
+    from qa import embedding
+
+    monkeypatch.setattr(embedding, "INT8_MIN_BATCH", embedding.COMPILE_MIN_BATCH)
+    texts = [f"Day {i} of the session in Akorda." for i in range(embedding.COMPILE_MIN_BATCH)]
+    fp32 = embedding.SentenceTransformerEmbedder(precision="fp32")
+    first = fp32.embed(texts)
+    assert fp32._compiled is None and fp32._int8 is None
+    reference = fp32.model.encode(texts, normalize_embeddings=True)
+    assert np.allclose(first, reference, atol=1e-5)
+
+
+def test_a_model_openvino_cannot_convert_gets_a_pytorch_bf16_copy(monkeypatch, real_embedder):
+    import numpy as np
+    import torch
+
+    from qa import embedding
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("unsupported operation")
+
+    monkeypatch.setattr(embedding._OpenVINOForward, "graph", refuse)
+    copy = embedding.compiled_copy(real_embedder.model, bf16=True)
+    assert next(copy.parameters()).dtype == torch.bfloat16
+    texts = ["The Security Council met in Akorda.", "Aircraft landed in Almaty."]
+    vectors = copy.encode(texts, normalize_embeddings=True).astype(np.float32)
+    reference = real_embedder.model.encode(texts, normalize_embeddings=True)
+    assert ((vectors * reference).sum(axis=1) > 0.99).all()
 
 
 @pytest.mark.parametrize(
