@@ -147,16 +147,22 @@ class SentenceTransformerEmbedder:
         """The model this call runs on; the first large calls make the compiled copies."""
         n = len(texts)
         if self.precision == "auto" and n >= INT8_MIN_BATCH:
-            with self._lock:
-                if self._int8 is None:
-                    self._int8 = int8_copy(self.model, self._location, texts)
+            if self._int8 is not None:
                 return self._int8
-        if self.precision == "fp32" or (self._compiled is None and n < COMPILE_MIN_BATCH):
-            return self.model
-        with self._lock:
-            if self._compiled is None:
-                self._compiled = compiled_copy(self.model, bf16=self.bf16)
+            return self._make("_int8", lambda: int8_copy(self.model, self._location, texts))
+        if self._compiled is not None:
             return self._compiled
+        if self.precision == "fp32" or n < COMPILE_MIN_BATCH:
+            return self.model
+        return self._make("_compiled", lambda: compiled_copy(self.model, bf16=self.bf16))
+
+    def _make(self, attribute: str, make):
+        """Set ``attribute`` to ``make()`` once. Calls that need no new copy never wait
+        here, so queries keep answering while an int8 encoder is being quantised."""
+        with self._lock:
+            if getattr(self, attribute) is None:
+                setattr(self, attribute, make())
+            return getattr(self, attribute)
 
 
 def compiled_copy(model, *, bf16: bool):

@@ -215,3 +215,29 @@ def test_bm25_mode_needs_no_model_and_unknown_mode_is_refused(mixed_index):
     assert search(mixed_index, None, "CSTO", mode="bm25")
     with pytest.raises(InvalidInputError, match="Choose from bm25, dense, hybrid"):
         search(mixed_index, None, "CSTO", mode="sparse")
+
+
+def test_queries_do_not_wait_while_an_int8_encoder_is_being_made(monkeypatch):
+    import threading
+
+    from qa import embedding
+
+    embedder = embedding.SentenceTransformerEmbedder()
+    embedder._compiled = embedder.model  # as if compiled: queries take the compiled path
+    monkeypatch.setattr(embedding, "INT8_MIN_BATCH", 20)
+    quantising, query_done = threading.Event(), threading.Event()
+    timed_out = []
+
+    def slow_int8_copy(model, _location, _texts):
+        quantising.set()
+        timed_out.append(not query_done.wait(timeout=30))
+        return model
+
+    monkeypatch.setattr(embedding, "int8_copy", slow_int8_copy)
+    indexing = threading.Thread(target=embedder.embed, args=(["a chunk"] * 20,))
+    indexing.start()
+    assert quantising.wait(timeout=30)
+    assert embedder.embed(["a query"]).shape == (1, 384)
+    query_done.set()
+    indexing.join()
+    assert timed_out == [False]  # the query finished while the encoder was still being made
