@@ -11,7 +11,7 @@ round runs, side by side, every measurement in a fresh process:
 - the ``qa ask`` path step by step in one child process: ``import qa.cli``,
   ``qa.index.Index.load``, ``qa.embedding.load_embedder``, the first
   ``qa.answer.answer`` (noting how many texts each of its embedding calls takes, and
-  whether the embedder made its bf16 copy) and, for comparison, a second one; then the
+  whether the embedder compiled its copy) and, for comparison, a second one; then the
   same steps once more under ``python -X importtime``, with an audit hook noting which
   line of ``qa/`` started each import;
 - the model loaded and one query embedded, through ``load_embedder`` and, for
@@ -376,7 +376,7 @@ MEASURES = {  # key: (row label, what it includes)
     "docs": ("`qa docs`", "`Index.load`, no model"),
     "search": ("`qa search` (invocation to exit)", "index, model, one hybrid search"),
     "ask": ("`qa ask` (invocation to exit)", "index, model, one answer"),
-    "ask fp32": ("`qa ask --fp32` (invocation to exit)", "the same with bf16 off"),
+    "ask fp32": ("`qa ask --fp32` (invocation to exit)", "the same in PyTorch fp32 throughout"),
     "import qa.cli": ("· `import qa.cli`", "in the child, after its own start"),
     "Index.load": ("· `Index.load`", "imports (bm25s, faiss) and opening the index files"),
     "load_embedder": ("· `load_embedder()`", "imports (torch, sentence-transformers), weights"),
@@ -500,17 +500,17 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
     if not embeds[0]["bf16"]:
         first += ", in float32: bf16 is off on this CPU."
     elif copied:
-        first += (f"; in {copied} of {len(embeds)} runs the embedder made its bf16 copy of "
+        first += (f"; in {copied} of {len(embeds)} runs the embedder compiled its copy of "
                   "the model for them.")
     else:
-        first += (f", fewer than the {COMPILE_MIN_BATCH} that make the embedder's bf16 "
-                  f"copy of the model, so they run in float32 and none of the {len(embeds)} "
-                  "runs made the copy.")
+        first += (f", fewer than the {COMPILE_MIN_BATCH} that make the embedder compile "
+                  f"its copy of the model, so they run in float32 and none of the "
+                  f"{len(embeds)} runs made the copy.")
     gap = med["ask fp32"] - med["ask"]
     if abs(gap) <= 0.05 * med["ask"]:
         verdict = f"the same within {fmt(abs(gap))}"
     else:
-        verdict = f"{fmt(abs(gap))} {'more' if gap > 0 else 'less'} with bf16 off"
+        verdict = f"{fmt(abs(gap))} {'more' if gap > 0 else 'less'} in fp32"
     first += (f" `qa ask --fp32` takes {fmt(med['ask fp32'])} against {fmt(med['ask'])} "
               f"for `qa ask`: {verdict}.")
     text.append(first)
@@ -549,8 +549,15 @@ def report(times: dict[str, list[float]], traces: list[tuple[list[dict], dict]],
         page += (f"A second browser session on the same server is interactive after "
                  f"{fmt(med['second interactive'])}, {fmt(med['second shell'])} of it "
                  "loading the page itself: ")
-        page += (f"{fmt(gap)} less than the first visit." if gap > 0.25 * med["interactive"]
-                 else "about as long as the first visit.")
+        if gap > 0.25 * med["interactive"]:
+            page += f"{fmt(gap)} less than the first visit."
+        elif -gap > 0.25 * med["interactive"]:
+            page += (f"{fmt(-gap)} more than the first visit, most of it in loading the page "
+                     f"({fmt(med['second shell'])} against {fmt(med['shell'])}): it comes while "
+                     "the server is still answering the first session's question and "
+                     "compiling the model in the warm-up thread.")
+        else:
+            page += "about as long as the first visit."
         wait = med["answer"] - med["first answer"]
         page += (f" The first question, submitted as soon as the chat input is enabled, is "
                  f"answered after {fmt(med['answer'])}, against {fmt(med['first answer'])} "
