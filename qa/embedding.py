@@ -219,11 +219,10 @@ def cache_dir() -> Path:
 def _int8_key(location: str) -> str:
     """Names one model's int8 encoder: its files, and the libraries that made it."""
     import hashlib
+    from importlib.metadata import version
 
-    import nncf
-    import openvino
-
-    parts = [location, openvino.__version__, nncf.__version__, str(INT8_FORMAT)]
+    # versions from the package metadata: importing nncf alone takes a second
+    parts = [location, version("openvino"), version("nncf"), str(INT8_FORMAT)]
     folder = Path(location)
     if folder.is_dir():
         parts += [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
