@@ -33,9 +33,9 @@ COMPILE_MIN_BATCH = 256
 SMALL_BATCH = 16
 # Calls of this many texts (indexing) run the compiled transformer quantised to int8:
 # 1.5 times the speed of bf16 for vectors within cosine 0.997 of fp32, and SciFact
-# nDCG@10 within 0.003 of an fp32 index. Quantising takes seconds, so it is done once per machine
-# and model, calibrated on ``CALIBRATION_TEXTS`` of the first such call, and kept in the
-# cache folder; answers and queries stay in bf16.
+# nDCG@10 within 0.003 of an fp32 index. Quantising takes seconds, so it is done once per
+# machine and model, calibrated on ``CALIBRATION_TEXTS`` of the first such call, and kept
+# in the cache folder; answers and queries stay in bf16.
 INT8_MIN_BATCH = 1024
 CALIBRATION_TEXTS = 64
 INT8_FORMAT = 1  # part of the cache key: bump when the quantisation recipe changes
@@ -177,8 +177,8 @@ def compiled_copy(model, *, bf16: bool):
     import torch
 
     try:
-        graph, names = _OpenVINOForward.graph(model[0])
-        return _with_forward(model, _OpenVINOForward.compile(graph, model[0], names, bf16=bf16))
+        graph = _OpenVINOForward.graph(model[0])
+        return _with_forward(model, _OpenVINOForward.compile(graph, model[0], bf16=bf16))
     except Exception:  # OpenVINO raises many kinds for graphs it cannot convert
         copied = copy.deepcopy(model)
         return copied.to(torch.bfloat16) if bf16 else copied
@@ -196,13 +196,12 @@ def int8_copy(model, location: str, texts: Sequence[str]):
     folder = cache_dir() / "int8" / _int8_key(location)
     graph_file = folder / "encoder.xml"
     try:
-        names = list(model[0].tokenizer("x"))
         if graph_file.is_file():
             graph = ov.Core().read_model(graph_file)
         else:
             graph = _quantised(model, texts)
             _save_graph(graph, folder, calibration=min(len(texts), CALIBRATION_TEXTS))
-        forward = _OpenVINOForward.compile(graph, model[0], names, bf16=False)
+        forward = _OpenVINOForward.compile(graph, model[0], bf16=False)
     except Exception:  # an unconvertible model, or a damaged cache entry
         return compiled_copy(model, bf16=cpu_has_bf16())
     return _with_forward(model, forward)
@@ -242,7 +241,8 @@ def _quantised(model, texts: Sequence[str]):
     nncf.set_log_level(logging.ERROR)  # its INFO lines and progress bars are noise here
     step = max(1, len(texts) // CALIBRATION_TEXTS)
     sample = sorted(list(texts)[::step][:CALIBRATION_TEXTS], key=len)  # batches of like lengths
-    graph, names = _OpenVINOForward.graph(model[0])
+    graph = _OpenVINOForward.graph(model[0])
+    names = _input_names(graph)
     tokenizer = model[0].tokenizer
     batches = [{name: array for name, array in tokenizer(
                    sample[i:i + 8], padding=True, truncation=True,
@@ -287,6 +287,11 @@ def _with_forward(model, forward: _OpenVINOForward):
     return copied
 
 
+def _input_names(graph) -> list[str]:
+    """The names of an OpenVINO graph's inputs: the tokeniser outputs it reads."""
+    return [port.get_any_name() for port in graph.inputs]
+
+
 class _OpenVINOForward:
     """Stands in for a Hugging Face encoder: same inputs, ``last_hidden_state`` out."""
 
@@ -296,7 +301,7 @@ class _OpenVINOForward:
         self.config = config
 
     @classmethod
-    def compile(cls, graph, transformer, names: list[str], *, bf16: bool) -> _OpenVINOForward:
+    def compile(cls, graph, transformer, *, bf16: bool) -> _OpenVINOForward:
         """Compile ``graph`` for this CPU, its non-integer operations in bf16 or fp32."""
         import openvino as ov
 
@@ -304,11 +309,11 @@ class _OpenVINOForward:
             "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
             "PERFORMANCE_HINT": "LATENCY",
         })
-        return cls(compiled, transformer.model.config, names)
+        return cls(compiled, transformer.model.config, _input_names(graph))
 
     @staticmethod
     def graph(transformer):
-        """The encoder as an OpenVINO graph with dynamic batch and length, and its inputs."""
+        """The encoder as an OpenVINO graph with dynamic batch and length."""
         import openvino as ov
         import torch
         import transformers
@@ -323,7 +328,7 @@ class _OpenVINOForward:
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return ov.convert_model(encoder, example_input=dict(example)), list(example)
+                return ov.convert_model(encoder, example_input=dict(example))
         finally:
             transformers.logging.set_verbosity(verbosity)
 
