@@ -45,7 +45,9 @@ def assistant() -> Assistant:
     read_only = True if _secret_read_only() else None  # the environment may also say so
     qa = Assistant(Settings.from_env(read_only=read_only))
     _ = qa.index
-    threading.Thread(target=_warm_up, args=(qa,), name="qa-warm-up", daemon=True).start()
+    # Not a daemon: a process that exits while OpenVINO is still compiling in this thread
+    # aborts ("terminate called without an active exception"); exiting waits for it.
+    threading.Thread(target=_warm_up, args=(qa,), name="qa-warm-up", daemon=False).start()
     return qa
 
 
