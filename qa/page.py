@@ -108,27 +108,31 @@ def sidebar(qa: Assistant, documents):
 
 def ask(qa: Assistant, filters) -> None:
     turns = st.session_state.setdefault("turns", [])
-    for i, turn in enumerate(turns):
-        with st.chat_message("user"):
-            st.markdown(escape_markdown(turn.question))
-        with st.chat_message("assistant"):
-            show_answer(qa, turn, i)
+    # The conversation is drawn into a container placed above the input, so the input stays
+    # below the whole conversation, the new exchange included.
+    conversation = st.container()
     question = st.chat_input("Ask the documents…", key="question")
-    if question:
-        with st.chat_message("user"):
-            st.markdown(escape_markdown(question))
-        with st.chat_message("assistant"):
-            try:
-                answer = qa.answer(question, history=turns, filters=filters)
-            except QAError as e:
-                st.error(str(e))
-            else:
-                turns.append(answer)
-                show_answer(qa, answer, len(turns) - 1)
-    if turns:  # after the new answer, so the export includes it
-        st.download_button("Export conversation", conversation_markdown(turns),
-                           file_name="conversation.md", mime="text/markdown",
-                           on_click="ignore", icon=":material/download:", key="export")
+    with conversation:
+        for i, turn in enumerate(turns):
+            with st.chat_message("user"):
+                st.markdown(escape_markdown(turn.question))
+            with st.chat_message("assistant"):
+                show_answer(qa, turn, i)
+        if question:
+            with st.chat_message("user"):
+                st.markdown(escape_markdown(question))
+            with st.chat_message("assistant"):
+                try:
+                    answer = qa.answer(question, history=turns, filters=filters)
+                except QAError as e:
+                    st.error(str(e))
+                else:
+                    turns.append(answer)
+                    show_answer(qa, answer, len(turns) - 1)
+        if turns:  # after the new answer, so the export includes it
+            st.download_button("Export conversation", conversation_markdown(turns),
+                               file_name="conversation.md", mime="text/markdown",
+                               on_click="ignore", icon=":material/download:", key="export")
 
 
 def _document_text(qa: Assistant, doc_id: str) -> str:
@@ -280,11 +284,12 @@ def library(qa: Assistant, documents) -> None:
         st.success(done)
     upload(qa)
     manifest = qa.index.manifest
-    cols = st.columns(4)
+    cols = st.columns(2)
     cols[0].metric("Documents", len(documents))
     cols[1].metric("Chunks", manifest.chunks)
-    cols[2].metric("Model", manifest.model)
-    cols[3].metric("Updated", manifest.created.replace("T", " ")[:16])
+    # words, not metrics: a metric cuts a model name or a time to "all-MiniLM-…"
+    st.caption(f"Model **{escape_markdown(manifest.model)}** · updated "
+               f"{manifest.created.replace('T', ' ')[:16]} UTC")
     quotes = quote_counts(qa)
     st.dataframe(
         [{"title": d.title, "date": d.date, "chunks": d.chunks,
@@ -338,7 +343,7 @@ def upload(qa: Assistant) -> None:
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
             f"Add documents (.txt .md .html .pdf .docx, up to {limit / 2**20:.3g} MB)",
-            accept_multiple_files=True, key="upload_files")
+            accept_multiple_files=True, key="upload_files", max_upload_size=_megabytes(limit))
         replace = st.checkbox("Replace files that already exist")
         submitted = st.form_submit_button("Add to the corpus")
     if not submitted or not files:
@@ -354,6 +359,13 @@ def upload(qa: Assistant) -> None:
         reindex(qa, problems)
     for problem in problems:
         st.error(problem)
+
+
+def _megabytes(limit: int) -> int:
+    """Streamlit's upload limit, in whole MB, for a document limit in bytes."""
+    import math
+
+    return max(1, math.ceil(limit / 2**20))
 
 
 def reindex(qa: Assistant, problems: list[str] | None = None) -> None:

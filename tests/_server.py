@@ -48,9 +48,10 @@ def streamlit_server(corpus: Path, index: Path, *, build: bool = True,
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--server.headless", "true", "--server.fileWatcherType", "none"],
+        # from the project's folder, so its .streamlit/config.toml applies (no usage
+        # statistics, no developer toolbar), as under `make run`
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + timeout

@@ -106,6 +106,17 @@ def test_date_filter_restricts_answers(page_env):
 def test_library_lists_documents(page_env):
     at = start()
     assert at.metric[0].value == "2"
+    # the model's name and the update time in full, not cut to "all-MiniLM-…"
+    captions = " ".join(c.value for c in at.caption)
+    assert "all-MiniLM-L6-v2" in captions and " UTC" in captions
+
+
+def test_streamlit_config_sends_no_statistics_and_shows_no_developer_toolbar():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["toolbarMode"] == "minimal"
 
 
 def test_page_without_index_says_what_to_do(tmp_path, monkeypatch):

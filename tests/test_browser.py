@@ -77,6 +77,11 @@ def test_ask_expand_verify_upload_and_inert_payload(page, server):
     page.screenshot(path=str(SHOTS / "verify.png"), full_page=True)
 
     page.get_by_role("tab", name="Library").click()
+    # one upload limit, the documents' own (50 MB by default), and no developer toolbar
+    page.get_by_text("up to 50 MB").first.wait_for(timeout=30_000)
+    assert page.get_by_text("200MB").count() == 0
+    assert page.get_by_text("50MB").count() >= 1
+    assert page.get_by_role("button", name="Deploy").count() == 0
     upload = corpus.parent / "upload" / "wheat-2023.txt"
     upload.parent.mkdir(exist_ok=True)
     upload.write_text("Wheat harvest\n\nMarch 3, 2023\n\nThe wheat harvest in Kostanay "
@@ -97,6 +102,11 @@ def test_ask_expand_verify_upload_and_inert_payload(page, server):
 
     ask(page, "What did the statement about grain exports contain?")
     page.get_by_text("[1]").last.wait_for(timeout=60_000)
+    # the third exchange is drawn above the input, which stays below the whole conversation
+    last_message = page.locator("[data-testid='stChatMessage']").last.bounding_box()
+    chat_input = page.get_by_placeholder("Ask the documents…").bounding_box()
+    assert page.locator("[data-testid='stChatMessage']").count() >= 6
+    assert chat_input["y"] >= last_message["y"] + last_message["height"]
     for expander in page.get_by_text("Payload test").all():
         expander.click()
     page.wait_for_timeout(1000)
