@@ -65,6 +65,8 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 DELETED = "deleted.npy"
 TMP_PREFIX = ".tmp-"
+PROGRESS_SLICE = 64  # chunks embedded between two progress reports in a small update
+WRITE_STAGES = 5     # progress steps reported after embedding (see ``step`` in the update)
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,14 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         # Copied even for tombstones: the chunk store must lose the removed documents'
         # rows, since their text, metadata and quotations must not be found any more.
         shutil.copyfile(old_dir / "chunks.sqlite3", tmp / "chunks.sqlite3")
+    stages = iter(range(1, WRITE_STAGES + 1))
+
+    def step(stage: str) -> None:
+        """One of the WRITE_STAGES steps after embedding, so the bar keeps moving."""
+        if on_progress:
+            on_progress(stage, next(stages, WRITE_STAGES), WRITE_STAGES)
+
+    step("Writing the chunk store")
     db = ChunkStore(tmp, readonly=False)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     documents = dict(old_docs)
@@ -344,14 +354,17 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
                                      "stamp": seen[doc.doc_id]["stamp"]}
         db.commit()
         total = db.count()
+        step("Writing the lexical index")
         # bm25s cannot add or remove documents, so the lexical index is rebuilt from every
         # chunk; that takes seconds where re-embedding would take minutes.
         LexicalIndex.build(db.iter_chunks()).save(tmp)
         db.close()
+        step("Writing the vectors")
         store.fit()
         store.save(tmp)
         kind = store.kind
 
+    step("Checking the new files")
     files = {name: reused.get(name) or _describe(tmp / name)
              for name in (path.relative_to(tmp).as_posix()
                           for path in sorted(tmp.rglob("*")) if path.is_file())}
@@ -359,6 +372,7 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         _fsync(tmp / name)
     for folder in sorted({(tmp / name).parent for name in files}, reverse=True):
         _fsync(folder)
+    step("Switching to the new version")
     directory = f"v{version:06d}"
     os.rename(tmp, index_dir / directory)
     _fsync(index_dir)
@@ -446,7 +460,9 @@ def _embed(embedder: Embedder, texts: list[str], progress: bool,
 
     if on_progress is None or not texts:
         return embedder.embed(texts, progress=progress)
-    step = INT8_MIN_BATCH  # slices as large as the embedder's fastest calls
+    # Slices as large as the embedder's fastest calls for big updates; a small upload moves
+    # the bar every PROGRESS_SLICE chunks instead of jumping from 0 to 100%.
+    step = INT8_MIN_BATCH if len(texts) >= INT8_MIN_BATCH else PROGRESS_SLICE
     parts = []
     for start in range(0, len(texts), step):
         parts.append(embedder.embed(texts[start:start + step], progress=progress))
