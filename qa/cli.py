@@ -103,6 +103,9 @@ def index(rebuild, corpus, index_dir, model, fp32, as_json):
       qa index
       qa index --rebuild --json
     """
+    from qa.documents import document_limit
+
+    document_limit()  # a malformed QA_MAX_DOCUMENT_MB is reported even when nothing changed
     qa = _assistant(corpus, index_dir, model, fp32)
     report = qa.update(rebuild=rebuild, progress=not as_json and sys.stderr.isatty())
     for problem in report.skipped:
@@ -275,16 +278,25 @@ def _verify_batch(qa, batch: Path, out: Path | None, as_json: bool) -> None:
 
     from tqdm import tqdm
 
+    from qa.errors import InvalidInputError
     from qa.verify import REPORT_COLUMNS, read_batch, report_row
 
     rows = read_batch(batch)
+    if out is not None and not out.parent.is_dir():  # before the work, not after it
+        raise InvalidInputError(f"Cannot write the report to {out}: the folder {out.parent} "
+                                "does not exist. Create it or choose another --out.")
     verdicts = [qa.verify(q, s) for q, s in tqdm(rows, desc="verifying", unit="quote",
                                                  file=sys.stderr)]
     if out is not None:
-        with open(out, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=REPORT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(report_row(v, s) for v, (_, s) in zip(verdicts, rows, strict=True))
+        try:
+            with open(out, "w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=REPORT_COLUMNS)
+                writer.writeheader()
+                writer.writerows(report_row(v, s)
+                                 for v, (_, s) in zip(verdicts, rows, strict=True))
+        except OSError as e:
+            raise InvalidInputError(f"Cannot write the report to {out} ({e.strerror}). "
+                                    "Choose another --out.") from None
     if as_json:
         _emit({"results": [v.as_json() for v in verdicts]})
         return
@@ -446,9 +458,24 @@ def _echo_answer(result) -> None:
                                        subsequent_indent="   ", preserve_paragraphs=True))
 
 
+def _check_arguments(args: list[str]) -> None:
+    """Arguments that are not valid text (bytes that are not UTF-8 reach Python as lone
+    surrogates) are refused here, before any command sees them."""
+    from qa.errors import InvalidInputError
+
+    for n, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(
+                f"Argument {n} is not valid UTF-8 text. Retype it, or convert it to UTF-8."
+            ) from None
+
+
 def main() -> None:
     """Entry point: run the CLI, turning qa's errors into one line and exit code 1."""
     try:
+        _check_arguments(sys.argv[1:])
         code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.embedding import DEFAULT_MODEL
+from qa.embedding import DEFAULT_MODEL, PRECISIONS
+from qa.errors import InvalidInputError
 
 __all__ = ["Settings"]
 
@@ -30,6 +31,11 @@ class Settings:
     model: str = DEFAULT_MODEL
     precision: str = "auto"
     read_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise InvalidInputError(f"Invalid precision {self.precision!r}. "
+                                    f"Choose from {', '.join(PRECISIONS)}.")
 
     @classmethod
     def from_env(cls, **given: object) -> Settings:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from qa.errors import ModelLoadError
+from qa.errors import InvalidInputError, ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,6 +40,7 @@ INT8_MIN_BATCH = 1024
 CALIBRATION_TEXTS = 64
 INT8_FORMAT = 1  # part of the cache key: bump when the quantisation recipe changes
 Precision = Literal["auto", "bf16", "fp32"]
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @runtime_checkable
@@ -96,8 +97,9 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, name: str = DEFAULT_MODEL, precision: Precision = "auto",
                  batch_size: int = 16) -> None:
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"Invalid precision {precision!r}. Choose from auto, bf16, fp32.")
+        if precision not in PRECISIONS:
+            raise InvalidInputError(f"Invalid precision {precision!r}. "
+                                    f"Choose from {', '.join(PRECISIONS)}.")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -96,9 +96,10 @@ def load_dataset(root: Path, split: str = "test") -> Dataset:
             parts = line.rstrip("\n").split("\t")
             if n == 0 and not parts[-1].lstrip("-").isdigit():
                 continue  # the header
-            if len(parts) != 3:
+            if len(parts) != 3 or not parts[2].strip().lstrip("-").isdigit():
                 raise InvalidInputError(f"{files['qrels']} line {n + 1} is not "
-                                        "'query-id<TAB>corpus-id<TAB>score'. Fix the file.")
+                                        "'query-id<TAB>corpus-id<TAB>score' with a whole-number "
+                                        "score. Fix the file.")
             qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
     queries = {q: all_queries[q] for q in qrels if q in all_queries}
     return Dataset(root.name, corpus, queries, {q: qrels[q] for q in queries})
