@@ -163,6 +163,61 @@ def test_threads_keep_answering_from_one_version_while_updates_run(tmp_path):
     check_final_index(corpus)
 
 
+@pytest.mark.slow
+def test_one_real_model_shared_by_an_upload_and_the_questions(tmp_path, real_embedder):
+    """The page's case: one assistant, one real embedder (one set of process-wide thread
+    settings), used by the update an upload starts and by the questions asked meanwhile."""
+    corpus = Corpus(tmp_path)
+    qa = Assistant(Settings(corpus=corpus.path, index=corpus.index, model=real_embedder.name),
+                   embedder=real_embedder)
+    qa.update()
+    versions = dict([snapshot(corpus.index)])
+    updates = 4
+    done = threading.Event()
+    errors: list[str] = []
+    results: list[Spans] = []
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                results.append([(p.doc_id, p.start, p.end, p.text)
+                                for p in qa.search(QUERY, k=8)])
+                results.append(answer_spans(qa.answer(QUESTION)))
+            except Exception:
+                errors.append(traceback.format_exc())
+
+    def writer() -> None:
+        try:
+            for _ in range(updates):
+                corpus.step()
+                # in slices, as the page's progress bar asks, so queries run between them
+                qa.update(on_progress=lambda *_: None)
+                version, texts = snapshot(corpus.index)
+                versions[version] = texts
+        except Exception:
+            errors.append(traceback.format_exc())
+        finally:
+            done.set()
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    threads.append(threading.Thread(target=writer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+
+    assert not errors, errors[0]
+    assert len(versions) == updates + 1 and len(results) >= 2 * updates
+    mixed = [spans for spans in results if not consistent(spans, versions)]
+    assert not mixed, f"{len(mixed)} results are no single version's text, e.g. {mixed[0]}"
+    # the shared model still embeds as it did before the concurrent use
+    alone = real_embedder.embed([QUESTION])[0]
+    assert float(alone @ real_embedder.embed([QUESTION, QUERY])[0]) > 0.999
+    answer = qa.answer(QUESTION)
+    assert not answer.abstained and "reopened" in answer.answer
+    check_final_index(corpus)
+
+
 def test_threads_opening_the_index_at_once(tmp_path):
     corpus = Corpus(tmp_path)
     embedder = FakeEmbedder()
