@@ -165,15 +165,27 @@ def docs(corpus, index_dir, model, fp32, as_json):
 
 @cli.command()
 @click.argument("doc_id")
+@click.option("--text", "text_only", is_flag=True,
+              help="Print the stored text alone, without the header line.")
 @_common
-def show(doc_id, corpus, index_dir, model, fp32, as_json):
+def show(doc_id, text_only, corpus, index_dir, model, fp32, as_json):
     """Print the stored text of a document (every offset points into it).
 
     DOC_ID may be the id shown by `qa docs`, a unique prefix of it, or the file's path
-    relative to the corpus.
+    relative to the corpus. A header with the title, date and source comes first; with
+    --text the stored text alone is printed, byte for byte, so offsets count from its
+    first character.
+
+    \b
+    Examples:
+      qa show 2022-01-06-tokayev
+      qa show 2022-01-06-tokayev --text > statement.txt
     """
     qa = _assistant(corpus, index_dir, model, fp32)
     doc = qa.document(doc_id)
+    if text_only:
+        click.echo(doc.text, nl=False)
+        return
     if as_json:
         _emit({"doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "date": doc.date,
                "source": doc.source, "sha256": doc.sha256, "text": doc.text})

@@ -56,6 +56,12 @@ def test_search_json_contract_and_offsets(built):
         assert stored["text"][r["start"]:r["end"]] == r["text"]
     assert data["results"][0]["date"] == "2022-01-06"
     assert "five aircrafts" in data["results"][0]["text"]
+    # `qa show --text` prints the stored text alone, so the offsets count from its start
+    plain = qa("show", data["results"][0]["doc_id"], "--text", env=env).stdout
+    assert plain == stored["text"]
+    for r in data["results"]:
+        assert plain[r["start"]:r["end"]] == r["text"]
+    assert qa("show", data["results"][0]["doc_id"], env=env).stdout != plain
 
 
 def test_add_change_delete_through_the_cli(built, tmp_path):
