@@ -423,6 +423,15 @@ def _slope(rows: list[dict], key: str) -> str:
     return f"{math.log(b[key] / a[key]) / math.log(b['chunks'] / a['chunks']):.2f}"
 
 
+def _how(exponent: str) -> str:
+    """Words for a growth exponent from ``_slope``."""
+    if exponent == "n/a":
+        return "in a way these sizes cannot tell"
+    value = float(exponent)
+    return ("about linearly" if 0.9 <= value <= 1.1 else
+            "less than linearly" if value < 0.9 else "faster than linearly")
+
+
 def _growth(done: list[dict]) -> str:
     """The paragraph that says in words how each measured cost grows."""
     built = [r for r in done if "rebuild_s" in r]
@@ -432,7 +441,8 @@ def _growth(done: list[dict]) -> str:
     embed_share = 1 - last["build_s"] / last["rebuild_s"]
     first, top = done[0], done[-1]
     return (
-        f"- **Indexing** grows about linearly: the exponent of the full build from "
+        f"- **Indexing** grows {_how(_slope(built, 'rebuild_s'))}: the exponent of the full "
+        "build from "
         f"{built[0]['chunks']:,} to {last['chunks']:,} chunks is {_slope(built, 'rebuild_s')} "
         f"(1.0 is linear). Embedding is {100 * embed_share:.0f}% of it at "
         f"{last['chunks']:,}, so the model's speed is the bottleneck of a full build.\n"
@@ -456,7 +466,8 @@ def _growth(done: list[dict]) -> str:
         "more than with the size.\n"
         f"- **Memory**: serving RSS goes from {first['rss_mb']:,.0f} MB (mostly torch and "
         f"the model) to {top['rss_mb']:,.0f} MB at {top['chunks']:,} chunks; the index on "
-        f"disk grows linearly ({top['disk_bytes'] / top['chunks']:,.0f} bytes per chunk at "
+        f"disk takes {first['disk_bytes'] / first['chunks']:,.0f} bytes per chunk at "
+        f"{first['chunks']:,} and {top['disk_bytes'] / top['chunks']:,.0f} at "
         f"{top['chunks']:,}, most of it chunk text in SQLite and the BM25 matrix, which "
         "are read through the page cache, not held in the process).")
 
