@@ -24,6 +24,10 @@ class Settings:
         model: embedding model name or path (``QA_MODEL``, default the packaged MiniLM).
         precision: ``auto``, ``bf16`` or ``fp32`` (``QA_PRECISION``).
         read_only: refuse uploads and deletions (``QA_READ_ONLY``).
+        llm_url: an OpenAI-compatible server for the optional LLM reader (``QA_LLM_URL``;
+            empty: no LLM reader).
+        llm_model: the model name that server knows (``QA_LLM_MODEL``).
+        llm_timeout: seconds to wait for that server (``QA_LLM_TIMEOUT``, default 10).
     """
 
     corpus: Path = Path("corpus")
@@ -31,6 +35,9 @@ class Settings:
     model: str = DEFAULT_MODEL
     precision: str = "auto"
     read_only: bool = False
+    llm_url: str = ""
+    llm_model: str = "default"
+    llm_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -46,5 +53,21 @@ class Settings:
             model=env.get("QA_MODEL") or DEFAULT_MODEL,
             precision=env.get("QA_PRECISION") or "auto",
             read_only=env.get("QA_READ_ONLY", "").strip().lower() in _TRUE,
+            llm_url=env.get("QA_LLM_URL", "").strip(),
+            llm_model=env.get("QA_LLM_MODEL", "").strip() or "default",
+            llm_timeout=_seconds("QA_LLM_TIMEOUT", env.get("QA_LLM_TIMEOUT", ""), 10.0),
         )
         return replace(settings, **{k: v for k, v in given.items() if v is not None})
+
+
+def _seconds(name: str, raw: str, default: float) -> float:
+    if not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise InvalidInputError(f"{name}={raw!r} is not a positive number of seconds. "
+                                f"Set it like {name}={default:g}, or unset it.")
+    return value
