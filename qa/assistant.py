@@ -141,7 +141,8 @@ class Assistant:
         """Every direct quotation in the corpus, or those whose speaker matches ``speaker``."""
         from qa.quotes import same_speaker
 
-        found = self.index.chunks.quotations()
+        # a speech's own text is attributed to its speaker, but it is not a quotation
+        found = [q for q in self.index.chunks.quotations() if q.direct_quote]
         if speaker:
             found = [q for q in found if q.speaker and same_speaker(speaker, q.speaker)]
         return found

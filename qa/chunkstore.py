@@ -25,7 +25,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, date TEXT,
     source TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, boilerplate TEXT NOT NULL,
-    indexed_at TEXT NOT NULL
+    indexed_at TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'primary', speaker TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,7 +44,9 @@ CREATE INDEX IF NOT EXISTS quotations_doc ON quotations(doc_id);
 
 # Bumped whenever quote extraction changes: a writable store re-extracts on opening,
 # so the next `qa index` brings every document's quotations up to date.
-QUOTES_VERSION = 1
+QUOTES_VERSION = 2
+# Columns later versions added to ``documents``, with what an older store's rows mean.
+_ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'primary'", "speaker": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class IndexedDocument:
     sha256: str
     chunks: int
     indexed_at: str
+    kind: str = "primary"
+    speaker: str | None = None
 
 
 class ChunkStore:
@@ -80,6 +84,12 @@ class ChunkStore:
             else:
                 self._db = sqlite3.connect(file)
                 self._db.executescript(_SCHEMA)
+                self._add_columns()
+            self._columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+            # an older store's documents are all primary, with no speaker
+            self._kind = "d.kind" if "kind" in self._columns else "'primary'"
+            self._speaker = "d.speaker" if "speaker" in self._columns else "NULL"
+            if not readonly:
                 self._refresh_quotations()
         except sqlite3.DatabaseError as e:
             raise IndexCorruptError(f"{file} is damaged ({e}). Run `qa index --rebuild`.") from e
@@ -87,17 +97,30 @@ class ChunkStore:
     def close(self) -> None:
         self._db.close()
 
+    def outdated(self) -> bool:
+        """Whether an older qa wrote this store: other quotation rules, or fewer columns."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        return version != QUOTES_VERSION or not set(_ADDED_COLUMNS) <= self._columns
+
     def commit(self) -> None:
         self._db.commit()
 
     # -- writing -----------------------------------------------------------------------
 
+    def _add_columns(self) -> None:
+        """Bring a store written by an older qa up to the current columns."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        for column, definition in _ADDED_COLUMNS.items():
+            if column not in have:
+                self._db.execute(f"ALTER TABLE documents ADD COLUMN {column} {definition}")
+
     def add(self, doc: Document, chunks: list[Chunk], indexed_at: str) -> list[int]:
         """Store ``doc`` and its chunks; return the new chunks' ids in order."""
         self._db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents (doc_id, path, title, date, source, sha256, text, "
+            "boilerplate, indexed_at, kind, speaker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.doc_id, doc.path, doc.title, doc.date, doc.source, doc.sha256, doc.text,
-             json.dumps(doc.boilerplate), indexed_at),
+             json.dumps(doc.boilerplate), indexed_at, doc.kind, doc.speaker),
         )
         ids = []
         for c in chunks:
@@ -149,20 +172,23 @@ class ChunkStore:
     def documents(self) -> list[IndexedDocument]:
         rows = self._db.execute(
             "SELECT d.doc_id, d.path, d.title, d.date, d.source, d.sha256, count(c.id), "
-            "d.indexed_at FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id "
+            f"d.indexed_at, {self._kind}, {self._speaker} "
+            "FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id "
             "GROUP BY d.doc_id ORDER BY d.date IS NULL, d.date, d.path"
         )
         return [IndexedDocument(*row) for row in rows]
 
     def document(self, doc_id: str) -> Document | None:
         row = self._db.execute(
-            "SELECT doc_id, path, title, date, source, sha256, text, boilerplate "
-            "FROM documents WHERE doc_id = ?", (doc_id,)
+            "SELECT d.doc_id, d.path, d.title, d.date, d.source, d.sha256, d.text, "
+            f"d.boilerplate, {self._kind}, {self._speaker} FROM documents d WHERE d.doc_id = ?",
+            (doc_id,)
         ).fetchone()
         if row is None:
             return None
-        *fields, boilerplate = row
-        return Document(*fields, boilerplate=tuple(tuple(s) for s in json.loads(boilerplate)))
+        *fields, boilerplate, kind, speaker = row
+        return Document(*fields, boilerplate=tuple(tuple(s) for s in json.loads(boilerplate)),
+                        kind=kind, speaker=speaker)
 
     def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
         ids = [int(i) for i in ids]

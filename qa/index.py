@@ -33,13 +33,20 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.chunking import ChunkerSettings, chunk_document
 from qa.chunkstore import ChunkStore, IndexedDocument
-from qa.documents import SIDECAR_SUFFIX, content_hash, discover, doc_id_for, load_document
+from qa.documents import (
+    SIDECAR_SUFFIX,
+    content_hash,
+    discover,
+    doc_id_for,
+    folder_defaults,
+    load_document,
+)
 from qa.embedding import INT8_MIN_BATCH
 from qa.errors import (
     IndexCorruptError,
@@ -269,13 +276,20 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
             sha256 = known.get("sha256")
             if sha256 is None:
                 continue
-        seen[doc_id] = {"path": rel, "sha256": sha256, "stamp": stamp, "file": p}
+        seen[doc_id] = {"path": rel, "sha256": sha256, "stamp": stamp, "file": p,
+                        "defaults": folder_defaults(corpus, rel)}
     new = [d for d in seen if d not in old_docs]
-    changed = [d for d in seen if d in old_docs and old_docs[d]["sha256"] != seen[d]["sha256"]]
+    # a document changes with its bytes, its sidecar, or its folder's defaults (folders.toml)
+    changed = [d for d in seen if d in old_docs and (
+        old_docs[d]["sha256"] != seen[d]["sha256"]
+        or old_docs[d].get("defaults", {}) != seen[d]["defaults"])]
     removed = [d for d in old_docs if d not in seen]
     unchanged = len(seen) - len(new) - len(changed)
 
-    if old is not None and not (new or changed or removed):
+    # Nothing changed: nothing to write, unless the chunk store was written by an older qa
+    # (older quotation rules or columns); then a new version upgrades it, re-embedding nothing.
+    if old is not None and not (new or changed or removed) and not _outdated(
+            index_dir / old.directory):
         return UpdateReport(0, 0, 0, unchanged, len(old_docs), old.chunks,
                             time.perf_counter() - started, tuple(skipped))
 
@@ -295,7 +309,7 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
         except IngestError as e:
             skipped.append(e)
             failed.add(doc_id)
-    if old is not None and not docs and not removed:
+    if old is not None and to_read and not docs and not removed:
         # only files that cannot be read: the current version stays, nothing is rewritten
         return UpdateReport(0, 0, 0, unchanged + len(changed), len(old_docs), old.chunks,
                             time.perf_counter() - started, tuple(skipped))
@@ -325,7 +339,7 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
 
     step("Writing the chunk store")
     db = ChunkStore(tmp, readonly=False)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     documents = dict(old_docs)
     gone = []
     for doc_id in removed + [d for d in changed if d not in failed]:
@@ -352,6 +366,8 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
             offset += len(chunks)
             documents[doc.doc_id] = {"path": doc.path, "sha256": doc.sha256,
                                      "stamp": seen[doc.doc_id]["stamp"]}
+            if seen[doc.doc_id]["defaults"]:
+                documents[doc.doc_id]["defaults"] = seen[doc.doc_id]["defaults"]
         db.commit()
         total = db.count()
         step("Writing the lexical index")
@@ -386,6 +402,14 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     return UpdateReport(really_added, really_updated, len(removed),
                         unchanged + (len(changed) - really_updated),
                         len(documents), total, time.perf_counter() - started, tuple(skipped))
+
+
+def _outdated(version_dir: Path) -> bool:
+    store = ChunkStore(version_dir)
+    try:
+        return store.outdated()
+    finally:
+        store.close()
 
 
 def _stamp(path: Path) -> list[int] | None:

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from qa.sentences import ends_sentence
+
 if TYPE_CHECKING:
     from qa.documents import Document
 
@@ -60,6 +62,7 @@ _OPENERS = {"“": "”", "«": "»", '"': '"', "„": "“"}
 _CLOSERS = {"”", "»", '"', "“"}
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _WORD = re.compile(r"\w+")
+_SPEECH_WORDS = 4  # fewer words in a paragraph of a speech: a heading or a dateline
 
 # After a closing mark: `, the Head of State said` / `, said Ryan Cole` / `, according to X`.
 _AFTER_SPEAKER_VERB = re.compile(
@@ -133,7 +136,38 @@ def extract_quotations(doc: Document) -> list[Quotation]:
             previous_speaker = speaker
         found.append(Quotation(doc.doc_id, inner_start, inner_end, quoted, speaker,
                                verb.lower() if verb else None, phrase))
+    if doc.speaker:
+        found = sorted(found + _speech(doc, found), key=lambda q: q.start)
     return found
+
+
+def _speech(doc: Document, quotations: list[Quotation]) -> list[Quotation]:
+    """The document's own words, attributed to ``doc.speaker`` without quote marks.
+
+    A speech or transcript says in its sidecar whose words it is. Each paragraph outside
+    the site chrome and outside the quotations it contains (which keep their own
+    speakers) is one span; headings and datelines (no final punctuation, or fewer than
+    ``_SPEECH_WORDS`` words) are left out.
+    """
+    text = doc.text
+    # the quote marks around a quotation belong to it
+    taken = sorted([(q.start - 1, q.end + 1) for q in quotations] + list(doc.boilerplate))
+    spans = []
+    for p_start, p_end in _paragraphs(text):
+        pieces, position = [], p_start
+        for t_start, t_end in taken:
+            if t_end <= position or t_start >= p_end:
+                continue
+            pieces.append((position, max(position, t_start)))
+            position = max(position, t_end)
+        pieces.append((position, p_end))
+        for start, end in pieces:
+            start, end = _strip_span(text, start - 1, end)
+            if len(_WORD.findall(text[start:end])) >= _SPEECH_WORDS and \
+                    ends_sentence(text[start:end]):
+                spans.append(Quotation(doc.doc_id, start, end, text[start:end], doc.speaker,
+                                       None, None, direct_quote=False))
+    return spans
 
 
 def same_speaker(given: str, speaker: str | None, as_written: str | None = None) -> bool:

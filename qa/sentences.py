@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["sentence_spans"]
+__all__ = ["ends_sentence", "sentence_spans"]
 
+# A final mark, then any closing quotes or brackets: what ends a sentence (and what a
+# heading, a dateline or a menu line lacks).
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
 # a final mark, then closing quotes, then space, then a capitalised word or opening quote
 _QUOTE_END = re.compile(r"[.!?…]+[”\"»’']+(?=\s+[“\"«]?[A-ZА-ЯЁ])")
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends like a sentence: final punctuation, then closing quotes."""
+    return bool(_SENTENCE_END.search(text.rstrip()))
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -712,7 +712,9 @@ def test_seed_without_sidecar_infers_title_date_and_source(tmp_path: Path) -> No
         (b"\xff\xfe{}", "not UTF-8"),
         ({"date": "06.01.2022"}, 'write it like "2022-01-06"'),
         ({"date": "2022-02-30"}, "not a valid YYYY-MM-DD date"),
-        ({"title": 7}, "'title' in metadata sidecar must be a string"),
+        ({"title": 7}, "'title' in metadata must be a string"),
+        ({"kind": "official"}, "kind 'official' is not one of primary, secondary"),
+        ({"speaker": ["Tokayev"]}, "'speaker' in metadata must be a string"),
     ],
 )
 def test_bad_sidecar_raises_naming_the_sidecar(
@@ -916,3 +918,74 @@ def test_lines_in_utf8_and_in_cp1251_each_read_right() -> None:
     # a file wholly in cp1251 is still read as cp1251, not line by line
     whole = (cp1251 + utf8).encode("cp1251")
     assert decode(whole, "old.txt") == cp1251 + utf8
+
+
+# -- kinds and speakers: sidecars and folders.toml ----------------------------------------
+
+
+def _corpus_with_folders(tmp_path: Path, folders: str | None) -> Path:
+    corpus = tmp_path / "corpus"
+    for folder in ("news", "news/wires", "akorda"):
+        (corpus / folder).mkdir(parents=True, exist_ok=True)
+        (corpus / folder / "a.txt").write_text("Statement\n\nSomething was said today.\n")
+    if folders is not None:
+        (corpus / "folders.toml").write_text(folders, encoding="utf-8")
+    return corpus
+
+
+FOLDERS = """
+["news"]
+kind = "secondary"
+publisher = "The Wire"
+
+["news/wires"]
+publisher = "Wire service"
+
+["akorda"]
+speaker = "Kassym-Jomart Tokayev"
+"""
+
+
+@pytest.mark.parametrize(
+    ("relpath", "sidecar", "kind", "speaker", "source"),
+    [
+        ("akorda/a.txt", None, "primary", "Kassym-Jomart Tokayev", "akorda"),
+        ("news/a.txt", None, "secondary", None, "The Wire"),
+        # the most specific folder wins, key by key
+        ("news/wires/a.txt", None, "secondary", None, "Wire service"),
+        # the document's own sidecar wins over its folder
+        ("news/a.txt", {"kind": "primary", "speaker": "Askar Mamin"}, "primary", "Askar Mamin",
+         "The Wire"),
+    ],
+)
+def test_kind_and_speaker_come_from_the_sidecar_then_the_folder(tmp_path, relpath, sidecar, kind,
+                                                                 speaker, source):
+    corpus = _corpus_with_folders(tmp_path, FOLDERS)
+    path = corpus / relpath
+    if sidecar:
+        path.with_name(path.name + SIDECAR_SUFFIX).write_text(json.dumps(sidecar))
+    doc = load_document(path, corpus)
+    assert (doc.kind, doc.speaker, doc.source) == (kind, speaker, source)
+
+
+def test_without_sidecar_or_folders_file_a_document_is_primary(tmp_path):
+    corpus = _corpus_with_folders(tmp_path, None)
+    doc = load_document(corpus / "news" / "a.txt", corpus)
+    assert (doc.kind, doc.speaker) == ("primary", None)
+
+
+@pytest.mark.parametrize(
+    ("folders", "problem"),
+    [
+        ('["news"\nkind = 1', "cannot be read as UTF-8 TOML"),
+        ('news = "secondary"', "must be a table"),
+        ('["news"]\ntitle = "x"', "sets title; a folder may set only kind, speaker"),
+        ('["news"]\nkind = "tertiary"', "kind 'tertiary' is not one of primary, secondary"),
+    ],
+)
+def test_a_bad_folders_file_is_named_with_the_fix(tmp_path, folders, problem):
+    corpus = _corpus_with_folders(tmp_path, folders)
+    with pytest.raises(IngestError) as caught:
+        load_document(corpus / "news" / "a.txt", corpus)
+    assert caught.value.path.endswith("folders.toml")
+    assert problem in caught.value.problem

@@ -13,6 +13,7 @@ from qa.errors import (
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
+    IngestError,
 )
 from qa.index import LOCK, Index, Manifest, update
 from qa.retrieval import search
@@ -507,3 +508,71 @@ def test_tombstones_that_do_not_match_the_manifest_are_reported(seed_corpus, tmp
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorruptError, match="deleted.npy does not hold.*--rebuild"):
         Index.load(index_dir)
+
+
+def test_kind_and_speaker_are_stored_and_a_folder_default_change_reindexes_its_documents(
+        tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    write(corpus, "news/report.txt", "Report\n\nThe minister said the talks went well.\n")
+    write(corpus, "akorda/address.txt", "Address\n\nWe will rebuild what was destroyed.\n")
+    write(corpus, "folders.toml", '["news"]\nkind = "secondary"\n')
+    index_dir = tmp_path / "index"
+    assert build(corpus, index_dir, fake_embedder).added == 2
+    kinds = {d.path: (d.kind, d.speaker) for d in Index.load(index_dir).chunks.documents()}
+    assert kinds == {"news/report.txt": ("secondary", None), "akorda/address.txt": ("primary",
+                                                                                   None)}
+
+    # a new default for one folder re-reads the documents of that folder only
+    write(corpus, "folders.toml", '["news"]\nkind = "secondary"\n\n'
+                                  '["akorda"]\nspeaker = "Kassym-Jomart Tokayev"\n')
+    report = build(corpus, index_dir, fake_embedder)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
+    index = Index.load(index_dir)
+    [address] = [d for d in index.chunks.documents() if d.path == "akorda/address.txt"]
+    assert address.speaker == "Kassym-Jomart Tokayev"
+    assert index.chunks.document(address.doc_id).speaker == "Kassym-Jomart Tokayev"
+    speech = [q for q in index.chunks.quotations(address.doc_id) if not q.direct_quote]
+    assert [q.text for q in speech] == ["We will rebuild what was destroyed."]
+    assert build(corpus, index_dir, fake_embedder).unchanged == 2
+
+    # a broken folders.toml stops the update with its name, and the index stays as it was
+    write(corpus, "folders.toml", '["news"]\nkind = "rumour"\n')
+    with pytest.raises(IngestError, match="folders.toml"):
+        build(corpus, index_dir, fake_embedder)
+    assert Index.load(index_dir).manifest.version == index.manifest.version
+
+
+def test_a_store_written_by_an_older_qa_is_upgraded_without_embedding(seed_corpus, tmp_path,
+                                                                      fake_embedder):
+    import hashlib
+    import sqlite3
+
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir, fake_embedder)
+    old = Index.load(index_dir).manifest
+    # what an older qa wrote: no kind or speaker columns, quotations of older rules
+    store = index_dir / old.directory / "chunks.sqlite3"
+    db = sqlite3.connect(store)
+    db.execute("ALTER TABLE documents DROP COLUMN speaker")
+    db.execute("ALTER TABLE documents DROP COLUMN kind")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    # the manifest's checksum of the store, as the older qa would have written it
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    entry = manifest["files"]["chunks.sqlite3"]
+    entry["sha256"] = hashlib.sha256(store.read_bytes()).hexdigest()
+    entry["bytes"] = store.stat().st_size
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+
+    readable = Index.load(index_dir)  # an older store still reads: everything is primary
+    assert {d.kind for d in readable.chunks.documents()} == {"primary"}
+
+    report = update(seed_corpus, index_dir, model="fake", load_embedder=never_load)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 1)
+    upgraded = Index.load(index_dir, verify=True)
+    assert upgraded.manifest.version == old.version + 1
+    assert upgraded.chunks.quotations()  # current rules, readable again
+    assert {d.kind for d in upgraded.chunks.documents()} == {"primary"}
+    assert update(seed_corpus, index_dir, model="fake", load_embedder=never_load).unchanged == 1
+    assert Index.load(index_dir).manifest.version == upgraded.manifest.version

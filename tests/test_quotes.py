@@ -235,3 +235,28 @@ def test_qa_quotes_lists_the_whole_corpus(cli_env):
     assert result.stdout.strip().endswith(f"{len(ANNOTATED)} quotations")
     assert "Maria Lopez · 2023-03-14" in result.stdout
     assert "“the Head of State said”" in result.stdout
+
+
+def test_a_speech_attributes_its_own_text_to_the_speaker_and_keeps_inner_quotes():
+    text = ("Address of the Head of State\n\nJanuary 7, 2022\n\n"
+            "Dear compatriots, the situation in the country has stabilised.\n\n"
+            "As the poet wrote, “a nation is its people, and nothing else at all,” Abai said. "
+            "We will rebuild what was destroyed.\n")
+    doc = Document("speech", "speech.txt", "Address", "2022-01-07", None, "0" * 64, text,
+                   speaker="Kassym-Jomart Tokayev")
+    found = extract_quotations(doc)
+    speech = [q for q in found if not q.direct_quote]
+    quoted = [q for q in found if q.direct_quote]
+    assert [q.text for q in speech][:1] == [
+        "Dear compatriots, the situation in the country has stabilised."]
+    assert "We will rebuild what was destroyed." in speech[-1].text
+    assert all(q.speaker == "Kassym-Jomart Tokayev" for q in speech)
+    assert [q.speaker for q in quoted] == ["Abai"]  # an inner quotation keeps its speaker
+    assert all(not (s.start < q.end and q.start < s.end) for s in speech for q in quoted)
+    assert not any("January 7" in q.text or "Address of" in q.text for q in speech)
+    for q in found:
+        assert text[q.start:q.end] == q.text
+    # without a speaker, the same text has only its quotation
+    plain = extract_quotations(Document("speech", "speech.txt", "Address", "2022-01-07", None,
+                                        "0" * 64, text))
+    assert [q.speaker for q in plain] == ["Abai"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from qa.documents._base import _clean
 from qa.documents.dates import infer_date
+from qa.sentences import ends_sentence
 
 __all__: list[str] = []
 
@@ -27,7 +28,6 @@ _NAV_WORDS = frozenset(
 _SHORT_LINE = 80  # chrome lines are short; so are headlines, hence the other rules
 _DATE_LINE = 60
 _EDGE_LINES = 10  # how far into the top and bottom of a document headers/footers reach
-_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _key(line: str) -> str:
 
 
 def _is_sentence(line: str) -> bool:
-    return len(line) >= _SHORT_LINE or bool(_SENTENCE_END.search(line))
+    return len(line) >= _SHORT_LINE or ends_sentence(line)
 
 
 def _is_date_line(line: str) -> bool:

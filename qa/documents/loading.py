@@ -13,10 +13,12 @@ from qa.documents.boilerplate import _boilerplate_spans, _title_from_text
 from qa.documents.dates import infer_date
 from qa.documents.discovery import SUPPORTED_SUFFIXES
 from qa.documents.encodings import _EMPTY
+from qa.documents.folders import folder_defaults
 from qa.documents.formats import _READERS
 from qa.documents.ids import doc_id_for
 from qa.documents.limits import _read_document_bytes, document_limit
 from qa.documents.sidecars import (
+    KINDS,
     SIDECAR_SUFFIX,
     _read_sidecar,
     _sidecar_of,
@@ -35,6 +37,9 @@ class Document:
 
     ``text`` is the text qa extracted; every offset anywhere in qa points into it.
     ``boilerplate`` lists ``(start, end)`` spans of site chrome that stay out of chunks.
+    ``kind`` is ``"primary"`` (the words as said: a transcript, statement, speech) or
+    ``"secondary"`` (a report quoting them); ``speaker`` is the person whose words the
+    document's own text is, when it is an address or a transcript of one speaker.
     """
 
     doc_id: str
@@ -45,10 +50,14 @@ class Document:
     sha256: str
     text: str
     boilerplate: tuple[tuple[int, int], ...] = ()
+    kind: str = "primary"
+    speaker: str | None = None
 
     def __post_init__(self) -> None:
         if not self.doc_id:
             raise ValueError("doc_id must not be empty")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind {self.kind!r} is not one of {KINDS}")
         for start, end in self.boilerplate:
             if not 0 <= start <= end <= len(self.text):
                 raise ValueError(f"boilerplate span ({start}, {end}) is outside the text")
@@ -57,7 +66,8 @@ class Document:
 def load_document(path: Path, corpus: Path) -> Document:
     """Read one file of the corpus into a Document.
 
-    Metadata comes from the sidecar when it has it, otherwise it is inferred: the
+    Metadata comes from the sidecar when it has it, then from the folder's defaults in
+    the corpus's ``folders.toml`` (``qa.documents.folders``), otherwise it is inferred: the
     title from the headline (markdown ``#`` heading, HTML ``<h1>``/``<title>``, DOCX
     heading, PDF metadata title, else the first line that is neither boilerplate nor
     a date), the date from the first date in the text, and the source from the first
@@ -98,7 +108,9 @@ def load_document(path: Path, corpus: Path) -> Document:
     extracted = _READERS[suffix](data, where)
     text = extracted.text
     boilerplate = _boilerplate_spans(text)
-    meta: dict[str, Any] = sidecar[1] if sidecar else {}
+    # the folder's defaults (folders.toml), then the document's own sidecar over them
+    meta: dict[str, Any] = {**folder_defaults(Path(corpus), relpath),
+                            **(sidecar[1] if sidecar else {})}
     title = _clean(meta.get("title")) or _shorten(
         extracted.title
         or _title_from_text(text, boilerplate, markdown=suffix == ".md")
@@ -113,6 +125,8 @@ def load_document(path: Path, corpus: Path) -> Document:
         sha256=_hash(data, sidecar[0] if sidecar else None),
         text=text,
         boilerplate=boilerplate,
+        kind=meta.get("kind") or "primary",
+        speaker=_clean(meta.get("speaker")),
     )
 
 

@@ -2,7 +2,10 @@
 
 Each file may have a JSON sidecar next to it (``name.txt.meta.json``) with its ``title``,
 ``date`` and ``publisher``; whatever the sidecar leaves out is inferred from the text and
-the path.
+the path. Two more keys say what the document is to a quote check: ``kind``, ``"primary"``
+(an official transcript, statement, speech or press release: the default) or
+``"secondary"`` (a news report or article quoting someone), and ``speaker``, the person
+whose words the document's own text is (an address, a transcript).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from qa.documents.dates import _iso_date
 from qa.documents.limits import _megabytes
 from qa.errors import IngestError
 
-__all__ = ["SIDECAR_SUFFIX", "read_metadata"]
+__all__ = ["KINDS", "SIDECAR_SUFFIX", "check_metadata", "read_metadata"]
 
 SIDECAR_SUFFIX = ".meta.json"
+# What a document is to a quote check: the words as said (primary) or as reported.
+KINDS = ("primary", "secondary")
 # A metadata sidecar holds a few short fields; anything this large is not one.
 _MAX_SIDECAR_BYTES = 2**20
 
@@ -27,8 +32,8 @@ def read_metadata(path: Path) -> dict | None:
     """Read the JSON sidecar of a document, if there is one.
 
     The sidecar is ``<file name>.meta.json`` next to the file. Known keys are
-    ``title``, ``date`` (``YYYY-MM-DD``), ``publisher`` and ``source``; other keys are
-    kept as they are.
+    ``title``, ``date`` (``YYYY-MM-DD``), ``publisher``, ``source``, ``kind``
+    (``KINDS``) and ``speaker``; other keys are kept as they are.
 
     Args:
         path: The document (not the sidecar).
@@ -90,12 +95,22 @@ def _parse_metadata(raw: bytes, where: str) -> dict[str, Any]:
         raise IngestError(
             where, 'metadata sidecar must be a JSON object like {"title": "...", "date": "..."}'
         )
-    for key in ("title", "date", "publisher", "source"):
+    check_metadata(meta, where)
+    return meta
+
+
+def check_metadata(meta: dict[str, Any], where: str) -> None:
+    """Refuse known keys of the wrong type or value (a sidecar's or a folder's)."""
+    for key in ("title", "date", "publisher", "source", "kind", "speaker"):
         if meta.get(key) is not None and not isinstance(meta[key], str):
-            raise IngestError(where, f"{key!r} in metadata sidecar must be a string")
+            raise IngestError(where, f"{key!r} in metadata must be a string")
     value = meta.get("date")
     if value is not None and _iso_date(value) is None:
         raise IngestError(
             where, f'date {value!r} is not a valid YYYY-MM-DD date; write it like "2022-01-06"'
         )
-    return meta
+    kind = meta.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise IngestError(where, f"kind {kind!r} is not one of {', '.join(KINDS)}: "
+                                 '"primary" for a transcript, statement, speech or press '
+                                 'release, "secondary" for a report that quotes them')
