@@ -105,8 +105,8 @@ class Assistant:
 
     def _check_writable(self, action: str) -> None:
         if self.settings.read_only:
-            raise ReadOnlyError(f"This deployment is read-only; it cannot {action}. "
-                                "Unset QA_READ_ONLY to allow changes.")
+            raise ReadOnlyError(f"This deployment is read-only; it cannot {action}.",
+                                fix="read_only")
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None,
                mode: str = "hybrid") -> list[Passage]:
@@ -156,7 +156,7 @@ class Assistant:
         ] or [d for d in docs if d.startswith(doc_id)]
         if len(matches) != 1:
             problem = "matches several documents" if matches else "is not in the index"
-            raise NotFoundError(f"Document {doc_id!r} {problem}. Run `qa docs` to list them.")
+            raise NotFoundError(f"Document {doc_id!r} {problem}.", fix="list_documents")
         doc = index.chunks.document(matches[0])
         assert doc is not None
         return doc

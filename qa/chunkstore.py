@@ -77,7 +77,7 @@ class ChunkStore:
         try:
             if readonly:
                 if not file.is_file():
-                    raise IndexCorruptError(f"{file} is missing. Run `qa index --rebuild`.")
+                    raise IndexCorruptError(f"{file} is missing.", fix="rebuild")
                 uri = f"file:{file}?mode=ro&immutable=1"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
                 self._db.execute("SELECT count(*) FROM chunks").fetchone()
@@ -92,7 +92,7 @@ class ChunkStore:
             if not readonly:
                 self._refresh_quotations()
         except sqlite3.DatabaseError as e:
-            raise IndexCorruptError(f"{file} is damaged ({e}). Run `qa index --rebuild`.") from e
+            raise IndexCorruptError(f"{file} is damaged ({e}).", fix="rebuild") from e
 
     def close(self) -> None:
         self._db.close()
@@ -218,8 +218,7 @@ class ChunkStore:
             version = None
         if version != QUOTES_VERSION:
             raise IndexMismatchError(
-                "This index holds no quotations or ones from an older qa. "
-                "Run `qa index --rebuild` to extract them."
+                "This index holds no quotations or ones from an older qa.", fix="rebuild"
             )
         return [Quotation(*row[:7], direct_quote=bool(row[7])) for row in rows]
 

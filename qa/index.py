@@ -101,16 +101,16 @@ class Manifest:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
-            raise IndexCorruptError(f"{path} is damaged ({e}). Run `qa index --rebuild`.") from e
+            raise IndexCorruptError(f"{path} is damaged ({e}).", fix="rebuild") from e
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"{index_dir} uses index format {data.get('format') if isinstance(data, dict) else '?'}"
-                f", this qa reads format {FORMAT_VERSION}. Run `qa index --rebuild`."
+                f", this qa reads format {FORMAT_VERSION}.", fix="rebuild"
             )
         try:
             return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
         except TypeError as e:  # a required field is missing
-            raise IndexCorruptError(f"{path} is incomplete ({e}). Run `qa index --rebuild`.") from e
+            raise IndexCorruptError(f"{path} is incomplete ({e}).", fix="rebuild") from e
 
     def write(self, index_dir: Path) -> None:
         tmp = index_dir / f"{TMP_PREFIX}{MANIFEST}"
@@ -149,11 +149,11 @@ class Index:
             stamp = _manifest_stamp(path)  # before reading: a switch in between means a reload
             manifest = Manifest.read(path)
             if manifest is None:
-                raise IndexMissingError(f"No index in {path}. Run `qa index` first.")
+                raise IndexMissingError(f"No index in {path}.", fix="build")
             if model is not None and model != manifest.model:
                 raise IndexMismatchError(
-                    f"{path} was built with model {manifest.model!r}, not {model!r}. "
-                    f"Run `qa index --rebuild` to rebuild it with {model!r}."
+                    f"{path} was built with model {manifest.model!r}, not {model!r}; "
+                    f"rebuild it to use {model!r}.", fix="rebuild"
                 )
             try:
                 index = cls._open(path, manifest, verify=verify)
@@ -234,7 +234,7 @@ def update(corpus: Path, index_dir: Path, *, model: str,
 
     started = time.perf_counter()
     if not corpus.is_dir():
-        raise IngestError(str(corpus), "corpus folder does not exist; create it or pass --corpus")
+        raise IngestError(str(corpus), "corpus folder does not exist", fix="corpus")
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(index_dir / LOCK, timeout=lock_timeout):
@@ -242,7 +242,7 @@ def update(corpus: Path, index_dir: Path, *, model: str,
                                   progress, on_progress, started)
     except Timeout as e:
         raise IndexLockedError(
-            f"Another `qa index` has held {index_dir / LOCK} for over {lock_timeout:.0f} s. "
+            f"Another update has held {index_dir / LOCK} for over {lock_timeout:.0f} s. "
             "Wait for it to finish, then run again."
         ) from e
 
@@ -257,8 +257,8 @@ def _update_locked(corpus, index_dir, model, load_embedder, rebuild, chunker, pr
     if old is not None and (old.model != model or old.chunker != chunker.as_dict()):
         what = "model" if old.model != model else "chunker settings"
         raise IndexMismatchError(
-            f"{index_dir} was built with other {what} ({old.model!r}, {old.chunker}). "
-            "Run `qa index --rebuild` to rebuild it."
+            f"{index_dir} was built with other {what} ({old.model!r}, {old.chunker}).",
+            fix="rebuild",
         )
     old_docs = old.documents if old else {}
 
@@ -469,11 +469,11 @@ def _read_deleted(version_dir: Path, manifest: Manifest) -> np.ndarray:
         deleted = load_ids(path)
     except (OSError, ValueError) as e:
         raise IndexCorruptError(
-            f"{path} cannot be read ({type(e).__name__}). Run `qa index --rebuild`."
+            f"{path} cannot be read ({type(e).__name__}).", fix="rebuild"
         ) from e
     if deleted.dtype != np.int64 or deleted.shape != (manifest.deleted_chunks,):
         raise IndexCorruptError(f"{path} does not hold the manifest's {manifest.deleted_chunks} "
-                                "deleted chunk ids. Run `qa index --rebuild`.")
+                                "deleted chunk ids.", fix="rebuild")
     return deleted
 
 
@@ -514,13 +514,12 @@ def _check_files(version_dir: Path, files: dict[str, dict], *, verify: bool) -> 
     for name, expected in files.items():
         path = version_dir / name
         if not path.is_file():
-            raise IndexCorruptError(f"{path} is missing. Run `qa index --rebuild`.")
+            raise IndexCorruptError(f"{path} is missing.", fix="rebuild")
         actual = _describe(path) if verify else {"bytes": path.stat().st_size}
         for key, value in actual.items():
             if value != expected[key]:
                 raise IndexCorruptError(
-                    f"{path} is damaged ({key} differs from the manifest). "
-                    "Run `qa index --rebuild`."
+                    f"{path} is damaged ({key} differs from the manifest).", fix="rebuild"
                 )
 
 

@@ -131,7 +131,7 @@ class LexicalIndex:
                     model = bm25s.BM25.load(folder, mmap=mmap, show_progress=False)
         except (OSError, ValueError, KeyError) as e:
             raise IndexCorruptError(
-                f"{folder} cannot be read ({type(e).__name__}). Run `qa index --rebuild`."
+                f"{folder} cannot be read ({type(e).__name__}).", fix="rebuild"
             ) from e
         return cls(ids, model, deleted)
 

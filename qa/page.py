@@ -12,7 +12,7 @@ from functools import partial
 import streamlit as st
 
 from qa.assistant import Assistant
-from qa.errors import QAError
+from qa.errors import QAError, describe
 from qa.export import (
     citation_line,
     conversation_markdown,
@@ -26,8 +26,23 @@ EARLIEST = date(1900, 1, 1)
 # Fixed CSS, no document text: the diff view's deleted and inserted words in colour.
 DIFF_STYLE = ("<style>.qa-diff del{background:#fde2e1;color:#a4161a}"
               ".qa-diff ins{background:#dcf5e3;color:#1b5e20}</style>")
+# How the page words the fix a library error names (qa.errors.FIXES): its readers run no
+# commands, so what needs the server is said as something to ask for.
+FIXES = {
+    "build": "Ask whoever runs this page to build it (`qa index`), then reload.",
+    "rebuild": "Ask whoever runs this page to rebuild the index (`qa index --rebuild`).",
+    "list_documents": "The Library tab lists the documents.",
+    "corpus": "Ask whoever runs this page to create it.",
+    "model": "Ask whoever runs this page to install the model.",
+    "read_only": "Uploads and deletions are turned off here.",
+}
 VERDICT_COLOURS = {"verbatim": "green", "altered": "orange", "paraphrase": "blue",
-                   "not_found": "gray", "misattributed": "red"}
+                   "stitched": "red", "not_found": "gray", "misattributed": "red"}
+
+
+def message(error: QAError) -> str:
+    """A library error in the page's words."""
+    return describe(error, FIXES)
 
 
 @st.cache_resource(show_spinner="Loading the index…")
@@ -72,7 +87,7 @@ def main() -> None:
         qa = assistant()
         documents = qa.documents()
     except QAError as e:
-        st.error(str(e))
+        st.error(message(e))
         st.stop()
     filters = sidebar(qa, documents)
     ask_tab, verify_tab, library_tab = st.tabs(["Ask", "Verify a quote", "Library"])
@@ -125,7 +140,7 @@ def ask(qa: Assistant, filters) -> None:
                 try:
                     answer = qa.answer(question, history=turns, filters=filters)
                 except QAError as e:
-                    st.error(str(e))
+                    st.error(message(e))
                 else:
                     turns.append(answer)
                     show_answer(qa, answer, len(turns) - 1)
@@ -197,7 +212,7 @@ def verify(qa: Assistant) -> None:
         try:
             verdict = qa.verify(quote, speaker.strip() or None)
         except QAError as e:
-            st.error(str(e))
+            st.error(message(e))
         else:
             show_verdict(qa, verdict)
     batch(qa)
@@ -242,7 +257,7 @@ def batch(qa: Assistant) -> None:
         try:
             rows = read_batch_upload(upload.name, upload.getvalue())
         except QAError as e:
-            st.error(str(e))
+            st.error(message(e))
             return
         bar = st.progress(0.0, text=f"Checking {len(rows)} quotes…")
         verdicts, speakers, problems = [], [], []
@@ -251,7 +266,7 @@ def batch(qa: Assistant) -> None:
                 verdicts.append(qa.verify(quote, speaker))
                 speakers.append(speaker)
             except QAError as e:  # one bad row (too long, say) should not stop the rest
-                problems.append(f"Quote {i} was not checked: {e}")
+                problems.append(f"Quote {i} was not checked: {message(e)}")
             bar.progress(i / len(rows), text=f"Checked {i}/{len(rows)}")
         bar.empty()
         st.session_state["batch_results"] = (upload.name, verdicts, speakers, problems)
@@ -338,7 +353,7 @@ def upload(qa: Assistant) -> None:
     try:
         limit = document_limit()
     except QAError as e:  # a malformed QA_MAX_DOCUMENT_MB
-        st.error(str(e))
+        st.error(message(e))
         return
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
@@ -354,7 +369,7 @@ def upload(qa: Assistant) -> None:
             qa.add_file(f.name, f.getvalue(), overwrite=replace)
             saved += 1
         except QAError as e:
-            problems.append(str(e))  # the other files still go in
+            problems.append(message(e))  # the other files still go in
     if saved:
         reindex(qa, problems)
     for problem in problems:
@@ -379,7 +394,7 @@ def reindex(qa: Assistant, problems: list[str] | None = None) -> None:
         report = qa.update(on_progress=progress)
     except QAError as e:
         bar.empty()
-        st.error(str(e))
+        st.error(message(e))
         return
     bar.empty()
     # shown after the rerun that refreshes the lists and counts with the new version
@@ -401,6 +416,6 @@ def delete(qa: Assistant, documents) -> None:
             try:
                 qa.delete_document(doc_id)
             except QAError as e:
-                st.error(str(e))
+                st.error(message(e))
                 return
             reindex(qa)

@@ -204,12 +204,11 @@ class FaissStore:
             index = faiss.read_index(str(file))
         except RuntimeError as e:
             raise IndexCorruptError(
-                f"{file} cannot be read ({str(e).splitlines()[0][:80]}). "
-                "Run `qa index --rebuild`."
+                f"{file} cannot be read ({str(e).splitlines()[0][:80]}).", fix="rebuild"
             ) from e
         if index.d != dim:
-            raise IndexCorruptError(f"{file} holds {index.d}-dimensional vectors, expected {dim}. "
-                                    "Run `qa index --rebuild`.")
+            raise IndexCorruptError(f"{file} holds {index.d}-dimensional vectors, expected {dim}.",
+                                    fix="rebuild")
         return cls(dim, index, deleted)
 
 

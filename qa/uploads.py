@@ -96,6 +96,6 @@ def delete_file(corpus: Path, relpath: str) -> None:
     if root not in target.parents:
         raise InvalidInputError(f"{relpath!r} is not inside the corpus.")
     if not target.is_file():
-        raise NotFoundError(f"{relpath!r} is not in the corpus. Run `qa docs` to list them.")
+        raise NotFoundError(f"{relpath!r} is not in the corpus.", fix="list_documents")
     target.unlink()
     target.with_name(target.name + SIDECAR_SUFFIX).unlink(missing_ok=True)

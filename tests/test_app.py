@@ -125,7 +125,8 @@ def test_page_without_index_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "none"))
     st.cache_resource.clear()
     at = start()
-    assert "Run `qa index` first" in at.error[0].value
+    assert "No index in" in at.error[0].value
+    assert "Ask whoever runs this page to build it" in at.error[0].value
     st.cache_resource.clear()
 
 

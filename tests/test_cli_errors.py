@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,35 @@ def test_bad_values_give_one_line_and_the_right_exit_code(built, monkeypatch, ca
         problem = [line for line in lines if not line.startswith(("Usage:", "Try "))]
         assert len(problem) == 1, err
         assert words.lower() in problem[0].lower(), err
+
+
+def test_library_errors_leave_the_cli_words_to_the_cli():
+    """No CLI flag, command or environment variable is named in an error qa/ raises."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parent.parent / "qa"
+    cli_words = re.compile(r"--[a-z]{3,}|`qa [a-z]+|QA_(?!MAX_DOCUMENT_MB)[A-Z_]+")
+    offenders = []
+    for file in sorted(root.rglob("*.py")):
+        if file.name in ("cli.py", "page.py"):
+            continue  # the interfaces word the fixes
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                words = " ".join(c.value for arg in node.exc.args for c in ast.walk(arg)
+                                 if isinstance(c, ast.Constant) and isinstance(c.value, str))
+                if cli_words.search(words):
+                    offenders.append(f"{file.relative_to(root)}:{node.lineno}: {words}")
+    assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("fix", ["build", "rebuild", "list_documents", "corpus", "model",
+                                 "read_only"])
+def test_every_fix_is_worded_by_the_cli_and_the_page(fix):
+    from qa import cli, page
+    from qa.errors import FIXES, QAError, describe
+
+    assert set(cli.FIXES) == set(page.FIXES) == set(FIXES)
+    error = QAError("Something is wrong.", fix=fix)
+    assert describe(error, cli.FIXES) != describe(error, page.FIXES)
+    assert describe(error, cli.FIXES).startswith("Something is wrong. ")

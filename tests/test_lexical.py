@@ -89,7 +89,7 @@ def test_ids_out_of_order_are_refused():
 def test_damaged_lexical_files_are_reported(tmp_path):
     LexicalIndex.build(CHUNKS).save(tmp_path)
     (tmp_path / "bm25" / "ids.npy").write_bytes(b"junk")
-    with pytest.raises(IndexCorruptError, match="qa index --rebuild"):
+    with pytest.raises(IndexCorruptError, match="cannot be read"):
         LexicalIndex.load(tmp_path)
 
 

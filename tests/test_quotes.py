@@ -175,7 +175,7 @@ def test_a_store_without_quotations_asks_for_a_rebuild(tmp_path):
     db.execute("PRAGMA user_version = 0")
     db.commit()
     db.close()
-    with pytest.raises(IndexMismatchError, match="qa index --rebuild"):
+    with pytest.raises(IndexMismatchError, match="no quotations"):
         ChunkStore(tmp_path, readonly=True).quotations()
 
 
