@@ -10,6 +10,7 @@ HERE = Path(__file__).resolve().parent
 # The arguments docs/benchmarks.md was written with, where they differ from the defaults.
 ARGS = {
     "bench_chunking.py": ["--docs", "1000"],
+    "bench_paraphrase.py": ["--limit", "1000", "--wice-limit", "150"],
     "bench_squad.py": ["--limit", "400", "--check", "100"],
     "bench_throughput.py": ["--chunks", "1500", "--rounds", "2"],
 }

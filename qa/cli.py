@@ -252,7 +252,7 @@ def eval_command(dataset_dir, mode, split, limit, workdir, model, fp32, as_json)
 
 
 VERDICT_COLOURS = {"verbatim": "green", "altered": "yellow", "paraphrase": "cyan",
-                   "not_found": "red", "misattributed": "magenta"}
+                   "stitched": "red", "not_found": "red", "misattributed": "magenta"}
 
 
 @cli.command()
@@ -264,11 +264,13 @@ VERDICT_COLOURS = {"verbatim": "green", "altered": "yellow", "paraphrase": "cyan
               help="With --file: write the report as CSV here.")
 @_common
 def verify(quote, speaker, batch, out, corpus, index_dir, model, fp32, as_json):
-    """Check QUOTE against the documents: verbatim, altered, paraphrase, not found or
-    misattributed, with the source passage, its offsets and every word that differs.
+    """Check QUOTE against the documents: verbatim, altered, paraphrase, stitched, not
+    found or misattributed, with the source passage, its offsets and every word that
+    differs or has no counterpart in the source.
 
     \b
     "..." , "…" or "[...]" in the quote mark words left out on purpose.
+    Stitched: every word is in the documents, but in separate places.
     Not found means not in these documents, never that it was not said.
 
     \b
@@ -339,6 +341,15 @@ def _echo_verdict(v, speaker: str | None) -> None:
     flag = "  MEANING CHANGED" if v.meaning_changed else ""
     click.echo(click.style(f"{label}{flag}", fg=colour, bold=True) + f"  (score {v.score:.3f})")
     click.echo(v.message)
+    for number, p in enumerate(v.pieces, 1):
+        click.echo(f"\nPiece {number}: {p.title} ({p.date or 'undated'}) · {p.path} · "
+                   f"{p.doc_id} {p.start}-{p.end}\n  “{' '.join(p.text.split())}”")
+    if v.closest is not None:
+        c = v.closest
+        click.echo(f"\nClosest, but it does not say this: {c.title} ({c.date or 'undated'}) · "
+                   f"{c.path} · {c.doc_id} {c.start}-{c.end}\n  “{' '.join(c.text.split())}”")
+    if v.no_counterpart:
+        click.echo(f"No counterpart: {', '.join(v.no_counterpart)}")
     if v.match is None:
         return
     m = v.match

@@ -145,6 +145,35 @@ class SentenceTransformerEmbedder:
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
+    def token_vectors(self, texts: Sequence[str]) -> list[tuple[list[tuple[int, int]],
+                                                                 np.ndarray]]:
+        """Each text's word pieces as ``(char offsets, L2-normalised contextual vectors)``.
+
+        The transformer's last layer before pooling, so a word's vector reflects the
+        sentence it is in (``qa.align`` compares words this way). Special tokens are left
+        out; text past the model's length limit has no pieces.
+        """
+        import numpy as np
+
+        if not texts:
+            return []
+        model = self._model_for(texts)
+        tokenizer = model.tokenizer
+        with _threads(self._torch, 1 if len(texts) < SMALL_BATCH else None, self._all_threads):
+            outputs = model.encode(list(texts), batch_size=self.batch_size,
+                                   output_value="token_embeddings", convert_to_numpy=False)
+        result = []
+        for text, output in zip(texts, outputs, strict=True):
+            encoded = tokenizer(text, return_offsets_mapping=True, truncation=True,
+                                max_length=model.max_seq_length)
+            vectors = np.asarray(output.float().numpy(), dtype=np.float32)
+            keep = [i for i, (s, e) in enumerate(encoded["offset_mapping"])
+                    if e > s and i < len(vectors)]
+            vectors = vectors[keep]
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            result.append(([tuple(encoded["offset_mapping"][i]) for i in keep], vectors))
+        return result
+
     def _model_for(self, texts: Sequence[str]):
         """The model this call runs on; the first large calls make the compiled copies."""
         n = len(texts)

@@ -233,6 +233,18 @@ def show_verdict(qa: Assistant, verdict) -> None:
     if verdict.differences:
         st.table([{"change": d.op, "quote says": d.quote, "source says": d.source}
                   for d in verdict.differences])
+    if verdict.no_counterpart:
+        st.markdown("**No counterpart in the source:** "
+                    + escape_markdown(", ".join(verdict.no_counterpart)))
+    for number, p in enumerate(verdict.pieces, 1):
+        st.markdown(f"**Piece {number}:** {escape_markdown(p.title)} · {p.date or 'undated'} · "
+                    f"characters {p.start}–{p.end}")
+        show_passage(qa, p.doc_id, p.start, p.end, p.text)
+    if verdict.closest is not None:
+        c = verdict.closest
+        st.markdown(f"**Closest, but it does not say this:** {escape_markdown(c.title)} · "
+                    f"{c.date or 'undated'} · characters {c.start}–{c.end}")
+        show_passage(qa, c.doc_id, c.start, c.end, c.text)
     if verdict.match:
         m = verdict.match
         st.markdown(f"**{escape_markdown(m.title)}** · {m.date or 'undated'} · characters "

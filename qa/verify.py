@@ -22,12 +22,22 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qa.align import (
+    ARTICLES,
+    NEGATIONS,
+    NUMBER_WORDS,
+    STOPWORDS,
+    TOKEN,
+    Reading,
+    key,
+    read,
+    read_many,
+)
 from qa.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -38,37 +48,26 @@ if TYPE_CHECKING:
 
 __all__ = ["Difference", "Match", "Verdict", "VERDICTS", "verify", "normalise_words",
            "only_meaning_changes", "read_batch", "report_row", "REPORT_COLUMNS",
-           "ALTERED_MIN", "PARAPHRASE_MIN", "MAX_QUOTE_CHARS"]
+           "ALTERED_MIN", "MAX_QUOTE_CHARS"]
 
-VERDICTS = ("verbatim", "altered", "paraphrase", "not_found", "misattributed")
+VERDICTS = ("verbatim", "altered", "paraphrase", "stitched", "not_found", "misattributed")
 # Word similarity (rapidfuzz Indel over normalised words, 0-1) from which differing words
 # are an altered quote rather than other words. On tests/gold/verify.csv, altered quotes
 # whose change is not a number or negation score 0.93-0.97 and the best alignments of
 # paraphrases and invented quotes 0.20-0.61; any value in 0.65-0.90 classifies them alike
 # (bench/bench_verify.py), and 0.75 leaves room on both sides.
 ALTERED_MIN = 0.75
-# Cosine similarity (all-MiniLM-L6-v2) between the quote and the best source sentences from
-# which other wording says the same thing. On the gold set paraphrases score 0.51-0.85 and
-# invented quotes 0.32-0.65: the ranges overlap, 0.58-0.60 misclassifies fewest (2 of 18).
-PARAPHRASE_MIN = 0.6
 MAX_QUOTE_CHARS = 5000
 # An elided part must start within this many sentences after the previous part ends.
 MAX_ELISION_SENTENCES = 3
+# A piece of a stitched quote is a run of at least this many words (articles aside) that
+# the documents have in a row: fewer would find common phrases everywhere.
+STITCH_MIN_WORDS = 3
 CONTEXT_CHARS = 200
+# Passages closest to the quote by sentence vector whose words are aligned to it.
+PARAPHRASE_CANDIDATES = 6
 
-TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|\w+(?:['’`]\w+)*")
 ELISION = re.compile(r"[\[(]\s*(?:\.\s*){3}[\])]|[\[(]\s*…\s*[\])]|(?:\.\s*){3}|…")
-_NEGATIONS = {"not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "cannot",
-              "nowhere", "without"}
-_NUMBER_WORDS = {
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-    "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
-    "eighty", "ninety", "hundred", "thousand", "million", "billion", "trillion", "dozen",
-    "half", "first", "second", "third", "percent", "twice", "once",
-}
-
-
 @dataclass(frozen=True)
 class Difference:
     """One change between the quote and the source, in the words as each wrote them.
@@ -125,6 +124,11 @@ class Verdict:
         direct_quote: the matched words are inside quote marks in the source.
         cue: the attribution as written in the source ("the Head of State said").
         message: one line for people, e.g. where the corpus ends for ``not_found``.
+        no_counterpart: for paraphrase and altered, the quote's words with no counterpart
+            in the matched passage (``qa.align``), as written in the quote.
+        pieces: for stitched, where each piece of the quote is, in the quote's order.
+        closest: for not_found, the passage nearest the quote's meaning. It does not say
+            what the quote says, so it is never ``match``.
     """
 
     quote: str
@@ -139,10 +143,15 @@ class Verdict:
     context_before: str = ""
     context_after: str = ""
     message: str = field(default="", compare=False)
+    no_counterpart: tuple[str, ...] = ()
+    pieces: tuple[Match, ...] = ()
+    closest: Match | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {self.verdict!r}; use one of {VERDICTS}")
+        if self.verdict in ("not_found", "stitched") and self.match is not None:
+            raise ValueError(f"a {self.verdict} verdict confirms no passage; use closest")
 
     def as_json(self) -> dict:
         return {
@@ -152,6 +161,11 @@ class Verdict:
             "differences": [d.as_json() for d in self.differences],
             "speaker": self.speaker, "direct_quote": self.direct_quote, "cue": self.cue,
             "context": {"before": self.context_before, "after": self.context_after},
+            "no_counterpart": list(self.no_counterpart),
+            "pieces": [p.as_json() for p in self.pieces],
+            # the nearest passage of a not_found quote: shown, but it does not say this
+            "closest": {**self.closest.as_json(), "confirms_quote": False,
+                        "note": "closest, but it does not say this"} if self.closest else None,
         }
 
 
@@ -165,13 +179,8 @@ class _Token:
     end: int
 
 
-def _norm(word: str) -> str:
-    word = unicodedata.normalize("NFKC", word).lower()
-    return word.replace("’", "'").replace("`", "'")
-
-
 def _tokens(text: str) -> list[_Token]:
-    return [_Token(_norm(m.group()), m.start(), m.end()) for m in TOKEN.finditer(text)]
+    return [_Token(key(m.group()), m.start(), m.end()) for m in TOKEN.finditer(text)]
 
 
 def normalise_words(text: str) -> list[str]:
@@ -188,6 +197,9 @@ class _Doc:
     tokens: list[_Token]
     joined: str  # " w1 w2 ... " for substring search
     token_at: list[int]  # start offset in ``joined`` of each token
+    bare: str  # ``joined`` without articles: a doubled or dropped article is typography
+    bare_at: list[int]  # start offset in ``bare`` of each word that is not an article
+    bare_token: list[int]  # index in ``tokens`` of each of those words
     _sentence_starts: list[int] | None = None
 
     def sentence_of(self, offset: int) -> int:
@@ -201,15 +213,40 @@ class _Doc:
         """Index of the first token starting at or after char ``offset`` of the text."""
         return bisect.bisect_left(self.tokens, offset, key=lambda t: t.start)
 
+    def find(self, words: list[str], after: int = 0) -> list[tuple[int, int]]:
+        """Token ranges where ``words`` (no articles) appear in a row, articles aside,
+        starting at token ``after`` or later."""
+        needle = " " + " ".join(words) + " "
+        first = bisect.bisect_left(self.bare_token, after)
+        at = self.bare.find(needle, self.bare_at[first] - 1) if first < len(self.bare_at) else -1
+        found = []
+        while at >= 0:
+            i = bisect.bisect_left(self.bare_at, at + 1)
+            found.append((self.bare_token[i], self.bare_token[i + len(words) - 1] + 1))
+            at = self.bare.find(needle, at + 1)
+        return found
+
+
+def _joined(words: list[str]) -> tuple[str, list[int]]:
+    at, pieces, position = [], [" "], 1
+    for w in words:
+        at.append(position)
+        pieces.append(w + " ")
+        position += len(w) + 1
+    return "".join(pieces), at
+
+
+def _bare(words: list[_Token]) -> list[str]:
+    """The words without articles (all of them when there is nothing else)."""
+    return [t.norm for t in words if t.norm not in ARTICLES] or [t.norm for t in words]
+
 
 def _prepare(info: IndexedDocument, text: str) -> _Doc:
     tokens = _tokens(text)
-    token_at, pieces, position = [], [" "], 1
-    for t in tokens:
-        token_at.append(position)
-        pieces.append(t.norm + " ")
-        position += len(t.norm) + 1
-    return _Doc(info, text, tokens, "".join(pieces), token_at)
+    joined, token_at = _joined([t.norm for t in tokens])
+    bare_token = [i for i, t in enumerate(tokens) if t.norm not in ARTICLES]
+    bare, bare_at = _joined([tokens[i].norm for i in bare_token])
+    return _Doc(info, text, tokens, joined, token_at, bare, bare_at, bare_token)
 
 
 # Prepared documents and quotations per loaded index version; versions never change.
@@ -273,27 +310,36 @@ class _Alignment:
 def _exact(docs: dict[str, _Doc], parts: list[list[_Token]]) -> list[_Alignment]:
     """Every place where all parts appear word for word, in order, close together."""
     found = []
-    needles = [" " + " ".join(t.norm for t in part) + " " for part in parts]
+    words = [_bare(part) for part in parts]
     for doc in docs.values():
-        at = doc.joined.find(needles[0])
-        while at >= 0:
-            first = bisect.bisect_left(doc.token_at, at + 1)
-            spans = [(first, first + len(parts[0]))]
-            for needle, part in zip(needles[1:], parts[1:], strict=False):
+        for first in doc.find(words[0]):
+            spans = [first]
+            for part in words[1:]:
                 last = spans[-1][1] - 1
-                nxt = doc.joined.find(needle, doc.token_at[last] + len(doc.tokens[last].norm))
-                if nxt < 0:
+                nxt = doc.find(part, spans[-1][1])
+                if not nxt or (doc.sentence_of(doc.tokens[nxt[0][0]].start)
+                               - doc.sentence_of(doc.tokens[last].end)) > MAX_ELISION_SENTENCES:
                     break
-                index = bisect.bisect_left(doc.token_at, nxt + 1)
-                gap = (doc.sentence_of(doc.tokens[index].start)
-                       - doc.sentence_of(doc.tokens[last].end))
-                if gap > MAX_ELISION_SENTENCES:
-                    break
-                spans.append((index, index + len(part)))
+                spans.append(nxt[0])
             if len(spans) == len(parts):
-                found.append(_Alignment(doc, tuple(spans), 1.0))
-            at = doc.joined.find(needles[0], at + 1)
+                spans = [_with_articles(doc, span, part)
+                         for span, part in zip(spans, parts, strict=True)]
+                # where the articles match too, the place is the better one
+                same = all([t.norm for t in doc.tokens[a:b]] == [t.norm for t in part]
+                           for (a, b), part in zip(spans, parts, strict=True))
+                found.append(_Alignment(doc, tuple(spans), 1.0 if same else 0.999))
     return found
+
+
+def _with_articles(doc: _Doc, span: tuple[int, int], part: list[_Token]) -> tuple[int, int]:
+    """``span`` widened to the articles that the quote part starts or ends with, where the
+    source has them too."""
+    a, b = span
+    if part[0].norm in ARTICLES and a > 0 and doc.tokens[a - 1].norm == part[0].norm:
+        a -= 1
+    if part[-1].norm in ARTICLES and b < len(doc.tokens) and doc.tokens[b].norm == part[-1].norm:
+        b += 1
+    return a, b
 
 
 def _fuzzy(doc: _Doc, lo: int, hi: int, parts: list[list[_Token]]) -> _Alignment | None:
@@ -315,8 +361,8 @@ def _fuzzy(doc: _Doc, lo: int, hi: int, parts: list[list[_Token]]) -> _Alignment
             return None
         spans.append(span)
         cursor = span[1]
-    quote_words = [t.norm for part in parts for t in part]
-    source_words = [doc.tokens[i].norm for a, b in spans for i in range(a, b)]
+    quote_words = _bare([t for part in parts for t in part])
+    source_words = _bare([doc.tokens[i] for a, b in spans for i in range(a, b)])
     return _Alignment(doc, tuple(spans), Indel.normalized_similarity(quote_words, source_words))
 
 
@@ -393,7 +439,9 @@ def _differences(alignment: _Alignment, parts: list[list[_Token]],
     doc = alignment.doc
     differences, meaning_changed = [], False
     for part, (a, b) in zip(parts, alignment.spans, strict=True):
-        source = doc.tokens[a:b]
+        # a doubled or dropped article is typography, not a change
+        source = [t for t in doc.tokens[a:b] if t.norm not in ARTICLES] or doc.tokens[a:b]
+        part = [t for t in part if t.norm not in ARTICLES] or part
         ops = [op for op in Levenshtein.opcodes([t.norm for t in source], [t.norm for t in part])
                if op.tag != "equal"]
         # adjacent edits read as one change: "five aircrafts" -> "six planes"
@@ -433,21 +481,67 @@ def only_meaning_changes(differences: list[Difference] | tuple[Difference, ...],
 
 def _changes_meaning(quote_words: list[str], source_words: list[str]) -> bool:
     def negations(words: list[str]) -> int:
-        return sum(w in _NEGATIONS or w.endswith("n't") for w in words)
+        return sum(w in NEGATIONS or w.endswith("n't") for w in words)
 
     def numbers(words: list[str]) -> list[str]:
-        return [w for w in words if any(c.isdigit() for c in w) or w in _NUMBER_WORDS]
+        return [w for w in words if any(c.isdigit() for c in w) or w in NUMBER_WORDS]
 
     return (negations(quote_words) != negations(source_words)
             or numbers(quote_words) != numbers(source_words))
 
 
+# -- stitched quotes --------------------------------------------------------------------
+
+
+def _stitched(docs: dict[str, _Doc], parts: list[list[_Token]]) -> list[tuple[_Doc, int, int]]:
+    """The pieces of a quote joined from words said in separate places, or [].
+
+    The quote's words (elision marks aside) are covered from left to right by the longest
+    runs of at least ``STITCH_MIN_WORDS`` words found in a row in some document, each
+    occurrence taken as near the previous piece as possible; a single stopword may join
+    two pieces. It is stitched when every other word is covered by two pieces or more and
+    two neighbouring pieces are far apart: in other documents, out of order, or more than
+    ``MAX_ELISION_SENTENCES`` sentences from each other.
+    """
+    words = [t for part in parts for t in part if t.norm not in ARTICLES]
+    pieces: list[tuple[_Doc, int, int]] = []
+    i, skipped = 0, -1
+    while i < len(words):
+        j, best = i + 1, None
+        while j <= len(words):
+            run = [t.norm for t in words[i:j]]
+            hits = [(doc, a, b) for doc in docs.values() for a, b in doc.find(run)]
+            if not hits:
+                break
+            best, j = (j, hits), j + 1
+        if best is None or best[0] - i < min(STITCH_MIN_WORDS, len(words) - i):
+            if words[i].norm in STOPWORDS and pieces and i + 1 < len(words) \
+                    and skipped != i - 1:
+                skipped, i = i, i + 1
+                continue
+            return []
+        end, hits = best
+        if pieces:
+            doc, _, last = pieces[-1]
+            hits.sort(key=lambda h: (h[0] is not doc, abs(h[1] - last)))
+        pieces.append(hits[0])
+        i = end
+    if len(pieces) < 2:
+        return []
+    for (doc_a, _, end_a), (doc_b, start_b, _) in zip(pieces, pieces[1:], strict=False):
+        if doc_a is not doc_b or start_b < end_a or (
+                doc_b.sentence_of(doc_b.tokens[start_b].start)
+                - doc_a.sentence_of(doc_a.tokens[end_a - 1].end)) > MAX_ELISION_SENTENCES:
+            return pieces
+    return []
+
+
 # -- paraphrase ------------------------------------------------------------------------
 
 
-def _paraphrase(embedder: Embedder, quote: str,
-                regions: list[tuple[_Doc, int, int]]) -> tuple[float, _Doc | None, int, int]:
-    """The source sentences (one to three in a row) closest in meaning to the quote."""
+def _candidates(embedder: Embedder, quote: str, regions: list[tuple[_Doc, int, int]]
+                ) -> list[tuple[float, _Doc, int, int]]:
+    """Source sentences (one to three in a row) near the quote, closest in meaning first."""
     import numpy as np
 
     from qa.sentences import sentence_spans
@@ -458,7 +552,7 @@ def _paraphrase(embedder: Embedder, quote: str,
         for i, (s, _) in enumerate(spans):
             sentences.setdefault((doc.info.doc_id, s), (doc, spans, i))
     if not sentences:
-        return 0.0, None, 0, 0
+        return []
     # single sentences first, then runs of two or three around the best few: a quote
     # often condenses neighbouring sentences, and this embeds far fewer texts
     items = [(doc, spans[i][0], spans[i][1]) for doc, spans, i in sentences.values()]
@@ -475,17 +569,34 @@ def _paraphrase(embedder: Embedder, quote: str,
         more = embedder.embed([doc.text[s:e] for doc, s, e in runs])
         items += runs
         scores += [float(x) for x in more @ vectors[0]]
-    best = int(np.argmax(scores))
-    doc, s, e = items[best]
-    return scores[best], doc, s, e
+    return sorted(((score, doc, s, e) for score, (doc, s, e) in zip(scores, items,
+                                                                     strict=True)),
+                  key=lambda c: -c[0])
+
+
+def _paraphrase(embedder: Embedder, quote: str, regions: list[tuple[_Doc, int, int]],
+                **thresholds) -> tuple[Reading | None, tuple[_Doc, int, int] | None]:
+    """The passage that carries the quote's meaning best (``qa.align``), and its reading.
+
+    Only the ``PARAPHRASE_CANDIDATES`` passages closest by sentence vector are aligned.
+    When none carries the meaning, the reading is of the closest one, whose ``carries``
+    is False.
+    """
+    candidates = _candidates(embedder, quote, regions)[:PARAPHRASE_CANDIDATES]
+    if not candidates:
+        return None, None
+    readings = read_many(quote, [doc.text[s:e] for _, doc, s, e in candidates], embedder,
+                         cosines=[c[0] for c in candidates], **thresholds)
+    best = max(range(len(candidates)),
+               key=lambda n: (readings[n].carries, readings[n].coverage + readings[n].cosine))
+    return readings[best], candidates[best][1:]
 
 
 # -- the verdict -----------------------------------------------------------------------
 
 
 def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = None, *,
-           altered_min: float = ALTERED_MIN,
-           paraphrase_min: float = PARAPHRASE_MIN) -> Verdict:
+           altered_min: float = ALTERED_MIN, **thresholds: float) -> Verdict:
     """Check ``quote`` against the indexed documents.
 
     Args:
@@ -496,8 +607,8 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
         speaker: who the quote is attributed to; when the source attributes the words
             to someone else the verdict is ``misattributed``.
         altered_min: word similarity from which differing words are ``altered``.
-        paraphrase_min: model similarity from which other words are a ``paraphrase``.
-            Both are for calibration (bench/bench_verify.py); keep the defaults.
+        thresholds: ``qa.align.read_many``'s thresholds for a ``paraphrase``. Both are for
+            calibration (bench/bench_verify.py); keep the defaults.
 
     Returns:
         The verdict, with the matched span, the word differences and the attribution.
@@ -520,6 +631,9 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
     alignments = _exact(docs, parts)
     regions: list[tuple[_Doc, int, int]] = []
     if not alignments:
+        pieces = _stitched(docs, parts)
+        if pieces:
+            return _stitched_verdict(quote, pieces)
         regions = _regions(index, embedder, plain, docs, width=len(quote) + 200)
         alignments = [a for a in (_fuzzy(doc, lo, hi, parts) for doc, lo, hi in regions) if a]
     best = max(alignments, key=lambda a: (a.similarity, _in_quotation(index, a) is not None),
@@ -530,21 +644,41 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
     # threshold ("about six aircrafts"): the other words are the source's own
     if best is not None and (best.similarity >= min(altered_min, 1.0)
                              or only_meaning_changes(differences, len(plain.split()))):
-        verdict = "altered" if differences else "verbatim"
-        score = 1.0 if not differences else best.similarity
-        return _attributed(index, quote, verdict, score, meaning_changed, best.doc, best.start,
-                           best.end, differences, speaker)
+        if not differences:
+            return _attributed(index, quote, "verbatim", 1.0, False, best.doc, best.start,
+                               best.end, [], speaker)
+        missing = read(plain, best.doc.text[best.start:best.end], embedder).no_counterpart
+        return _attributed(index, quote, "altered", best.similarity, meaning_changed,
+                           best.doc, best.start, best.end, differences, speaker, missing)
 
-    similarity, doc, s, e = _paraphrase(embedder, plain, regions)
-    if doc is not None and similarity >= paraphrase_min:
-        return _attributed(index, quote, "paraphrase", similarity, False, doc, s, e, [],
-                           speaker)
-    return Verdict(quote, "not_found", max(similarity, 0.0), message=_not_found(docs))
+    reading, where = _paraphrase(embedder, plain, regions, **thresholds)
+    if reading is not None and reading.carries:
+        doc, s, e = where
+        return _attributed(index, quote, "paraphrase", reading.cosine, False, doc, s, e, [],
+                           speaker, reading.no_counterpart)
+    closest = None
+    if where is not None:
+        doc, s, e = where
+        closest = Match(doc.info.doc_id, doc.info.path, doc.info.title, doc.info.date, s, e,
+                        doc.text[s:e])
+    return Verdict(quote, "not_found", reading.cosine if reading else 0.0,
+                   message=_not_found(docs), closest=closest,
+                   no_counterpart=reading.no_counterpart if reading else ())
+
+
+def _stitched_verdict(quote: str, pieces: list[tuple[_Doc, int, int]]) -> Verdict:
+    matches = tuple(Match(doc.info.doc_id, doc.info.path, doc.info.title, doc.info.date,
+                          doc.tokens[a].start, doc.tokens[b - 1].end,
+                          doc.text[doc.tokens[a].start:doc.tokens[b - 1].end])
+                    for doc, a, b in pieces)
+    return Verdict(quote, "stitched", 1.0, pieces=matches,
+                   message=f"Every word is in the documents, but in {len(matches)} separate "
+                           "places: joined, they make a sentence the source does not have.")
 
 
 def _attributed(index: Index, quote: str, verdict: str, score: float, meaning_changed: bool,
                 doc: _Doc, start: int, end: int, differences: list[Difference],
-                speaker: str | None) -> Verdict:
+                speaker: str | None, no_counterpart: tuple[str, ...] = ()) -> Verdict:
     from qa.quotes import same_speaker
 
     info = doc.info
@@ -572,7 +706,8 @@ def _attributed(index: Index, quote: str, verdict: str, score: float, meaning_ch
     before = before.split(None, 1)[-1] if start > CONTEXT_CHARS and " " in before else before
     after = after.rsplit(None, 1)[0] if end + CONTEXT_CHARS < len(doc.text) else after
     return Verdict(quote, verdict, score, meaning_changed, match, tuple(differences), said_by,
-                   quotation is not None, cue, before.lstrip(), after.rstrip(), message)
+                   quotation is not None, cue, before.lstrip(), after.rstrip(), message,
+                   no_counterpart)
 
 
 def _quotation_at(index: Index, doc_id: str, start: int, end: int) -> Quotation | None:
@@ -605,7 +740,7 @@ def _not_found(docs: dict[str, _Doc]) -> str:
 
 REPORT_COLUMNS = ("quote", "speaker_given", "verdict", "score", "meaning_changed", "doc_id",
                   "path", "date", "start", "end", "match", "differences", "speaker",
-                  "direct_quote", "cue")
+                  "direct_quote", "cue", "no_counterpart", "pieces")
 
 
 def read_batch(path: Path) -> list[tuple[str, str | None]]:
@@ -650,4 +785,7 @@ def report_row(verdict: Verdict, speaker_given: str | None) -> dict[str, object]
                                  for d in verdict.differences),
         "speaker": verdict.speaker or "", "direct_quote": str(verdict.direct_quote).lower(),
         "cue": verdict.cue or "",
+        "no_counterpart": ", ".join(verdict.no_counterpart),
+        "pieces": "; ".join(f"{p.doc_id} {p.start}-{p.end}: {' '.join(p.text.split())!r}"
+                            for p in verdict.pieces),
     }

@@ -8,6 +8,7 @@ difference is also checked on its own.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -20,9 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qa.align import key, units
 from qa.errors import InvalidInputError
 from qa.index import Index, update
-from qa.verify import Difference, normalise_words, verify
+from qa.verify import VERDICTS, Difference, normalise_words, verify
 from tests.conftest import ROOT, SEED, FakeEmbedder
 
 GOLD = ROOT / "tests" / "gold"
@@ -33,9 +35,22 @@ with open(GOLD / "verify.csv", newline="", encoding="utf-8") as f:
 
 # Cases the measured thresholds get wrong (docs/benchmarks.md). Strict: they fail the run
 # as soon as they pass, so this list cannot hide an improvement or go stale.
+# A paraphrase needs a counterpart for each content word (qa.align); the model's word
+# vectors miss many synonyms, so these paraphrases come out not_found, their closest
+# passage shown with the words that found no counterpart.
 KNOWN_MISSES = {
-    "paraphrase-meals": "the model scores this paraphrase 0.51, below PARAPHRASE_MIN",
-    "invented-csto": "the model scores this invented quote 0.65, above PARAPHRASE_MIN",
+    "paraphrase-meals": "no counterpart for study (learn 0.47), hungry (stomach 0.48)",
+    "paraphrase-csto": "no counterpart for asked (appealed 0.31), leaders (heads 0.46)",
+    "paraphrase-tariffs": "no counterpart for prices (tariffs 0.52), go up (rise)",
+    "paraphrase-steel": "no counterpart for turned out, far, shape (condition 0.22)",
+    "paraphrase-rampage": "no counterpart for running riot (rampaging 0.30)",
+    "paraphrase-promises": "no counterpart for past (before); cosine 0.61 under 0.7",
+    "paraphrase-review": "no counterpart for going to look (review 0.53)",
+    "para-stage": "no counterpart for kept",
+    "para-bridge-open": "no counterpart for carry",
+    # the one that errs the other way: two of seven content words lack a counterpart,
+    # which the coverage threshold (0.8) lets through
+    "theater-payer": "national government has no counterpart, yet coverage is 0.8",
 }
 
 
@@ -75,8 +90,9 @@ def test_gold_case(gold_index, real_embedder, case):
     v = check(gold_index, real_embedder, case["quote"], case["speaker"] or None)
     assert v.verdict == case["verdict"], v.message
     assert v.meaning_changed == (case["meaning_changed"] == "true")
-    if case["verdict"] == "not_found":
+    if case["verdict"] in ("not_found", "stitched"):
         assert v.match is None and v.speaker is None and not v.differences
+        assert bool(v.pieces) == (case["verdict"] == "stitched")
         return
     assert v.match.path == case["doc"]
     assert v.speaker == (case["source_speaker"] or None)
@@ -87,12 +103,17 @@ def test_gold_case(gold_index, real_embedder, case):
         assert v.differences and case["rule"]
 
 
-def test_the_gold_set_covers_every_verdict_several_times():
+def test_the_gold_set_covers_every_verdict_in_each_half():
     from collections import Counter
 
-    counts = Counter(c["verdict"] for c in CASES)
-    assert all(counts[v] >= 4 for v in ("verbatim", "altered", "paraphrase", "not_found",
-                                         "misattributed")), counts
+    def half(case_id: str) -> str:  # as bench/bench_verify.py splits them
+        return "tuning" if int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % 2 == 0 \
+            else "held-out"
+
+    counts = Counter((half(c["id"]), c["verdict"]) for c in CASES)
+    for name in ("tuning", "held-out"):
+        assert all(counts[(name, v)] >= 2 for v in VERDICTS), counts
+        assert sum(counts[(name, v)] for v in VERDICTS) >= 40, counts
 
 
 BASE = "In fact, this is no longer a threat - it is undermining the state integrity"
@@ -189,11 +210,14 @@ def test_elided_parts_out_of_order_are_not_verbatim(gold_index, real_embedder):
     assert v.verdict != "verbatim"
 
 
-def test_elided_parts_far_apart_are_not_verbatim(gold_index, real_embedder):
+def test_elided_parts_far_apart_are_stitched(gold_index, real_embedder):
     # both parts are in the seed, but many sentences apart
     v = check(gold_index, real_embedder, "we need to conduct a counter-terrorist operation "
                                          "... Together we will definitely win")
-    assert v.verdict != "verbatim"
+    assert v.verdict == "stitched" and v.match is None
+    assert [normalise_words(p.text) for p in v.pieces] == [
+        normalise_words("we need to conduct a counter-terrorist operation"),
+        normalise_words("Together we will definitely win")]
 
 
 def test_a_quote_across_paragraphs_matches_one_span(gold_index, real_embedder):
@@ -208,7 +232,7 @@ def test_not_found_says_not_in_these_documents_with_their_dates(gold_index, real
     v = check(gold_index, real_embedder, "Our football team won the championship last night.")
     assert v.verdict == "not_found"
     assert "Not in these documents" in v.message
-    assert "2022-01-06 to 2023-09-20" in v.message
+    assert "2022-01-06 to 2023-11-08" in v.message
     assert "never" not in v.message.lower() and "not said" not in v.message.lower()
 
 
@@ -238,7 +262,10 @@ def test_json_contract(gold_index, real_embedder):
     data = check(gold_index, real_embedder, "about six aircrafts, including foreign ones",
                  speaker="Tokayev").as_json()
     assert set(data) == {"quote", "verdict", "score", "meaning_changed", "match",
-                         "differences", "speaker", "direct_quote", "cue", "context"}
+                         "differences", "speaker", "direct_quote", "cue", "context",
+                         "no_counterpart", "pieces", "closest"}
+    assert data["no_counterpart"] == ["six"] and data["pieces"] == []
+    assert data["closest"] is None
     assert set(data["match"]) == {"doc_id", "path", "title", "date", "start", "end", "text"}
     assert set(data["context"]) == {"before", "after"}
     assert data["verdict"] == "altered" and data["meaning_changed"] is True
@@ -249,6 +276,8 @@ def test_json_contract(gold_index, real_embedder):
     json.dumps(data)
     missing = verify(gold_index, real_embedder, "Our football team won the cup.").as_json()
     assert missing["match"] is None and missing["context"] == {"before": "", "after": ""}
+    # the nearest passage may be shown, marked as not confirming the quote
+    assert missing["closest"] is None or missing["closest"]["confirms_quote"] is False
 
 
 @pytest.mark.parametrize("quote", ["", "   ", "...", "“ … ”", "[...]"])
@@ -280,6 +309,131 @@ def test_alignment_does_not_depend_on_the_model(tmp_path):
 )
 def test_normalise_words(text, words):
     assert normalise_words(text) == words
+
+
+# -- meaning: what a paraphrase must carry (qa.align), on the seed with the real model --
+
+
+def seed_check(index: Index, embedder, quote: str):
+    v = verify(index, embedder, quote)
+    stored = {m.doc_id: index.chunks.document(m.doc_id).text
+              for m in (v.match, v.closest, *v.pieces) if m is not None}
+    for m in (v.match, v.closest, *v.pieces):
+        if m is not None:
+            assert stored[m.doc_id][m.start:m.end] == m.text
+    return v
+
+
+@pytest.mark.parametrize(
+    ("quote", "closest_has"),
+    [
+        # the source: "there is a battle near Almaty with airborne units of the Defense
+        # Ministry"; the troops neither seized the airport nor left
+        ("The airborne units seized the airport in Almaty.", "airborne units"),
+        ("The airborne units of the Defense Ministry have left Almaty.", "airborne units"),
+        ("Tokayev asked NATO to help Kazakhstan fight the terrorists.", "terrorist"),
+    ],
+)
+def test_same_subject_other_claim_is_not_found_with_its_closest_passage(
+        seed_index, real_embedder, quote, closest_has):
+    v = seed_check(seed_index, real_embedder, quote)
+    assert v.verdict == "not_found", v.message
+    assert v.match is None and v.closest is not None and closest_has in v.closest.text
+    assert v.no_counterpart  # what the passage does not say
+    data = v.as_json()
+    assert data["match"] is None and data["closest"]["confirms_quote"] is False
+
+
+@pytest.mark.parametrize(
+    ("quote", "pieces"),
+    [
+        ("We need to conduct a counter-terrorist operation to protect our state from an "
+         "external threat.", ["We need to conduct a counter-terrorist operation",
+                              "to protect our state from an external threat"]),
+        ("Together we will definitely win, and the main thing now is to protect our country "
+         "and our citizens.", ["Together we will definitely win",
+                               "main thing now is to protect our country and our citizens"]),
+    ],
+)
+def test_a_quote_stitched_from_far_sentences_is_stitched(seed_index, real_embedder, quote,
+                                                          pieces):
+    v = seed_check(seed_index, real_embedder, quote)
+    assert v.verdict == "stitched" and v.match is None
+    assert [normalise_words(p.text) for p in v.pieces] == [normalise_words(p) for p in pieces]
+    assert v.pieces[0].end < v.pieces[1].start
+    assert [p["text"] for p in v.as_json()["pieces"]] == [p.text for p in v.pieces]
+
+
+def test_nearby_sentences_with_a_marked_elision_stay_verbatim(seed_index, real_embedder):
+    v = seed_check(seed_index, real_embedder, "I head up the counter-terrorism command ... "
+                                              "They are seizing infrastructure buildings")
+    assert v.verdict == "verbatim" and not v.pieces
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "trying to destabilise the situation in Kazakhstan",  # -ise for -ize
+        "a battle near Almaty with airborne units of the Defence Ministry",  # defence
+        "Currently, there is battle near Almaty with airborne units of Defense Ministry",
+        "I head up the the counter-terrorism command",  # a doubled article
+    ],
+)
+def test_spelling_variants_and_articles_are_verbatim(seed_index, real_embedder, quote):
+    v = seed_check(seed_index, real_embedder, quote)
+    assert v.verdict == "verbatim" and not v.differences and v.score == 1.0
+
+
+def test_a_paraphrase_lists_its_words_without_counterpart(seed_index, real_embedder):
+    v = seed_check(seed_index, real_embedder, "We know very well that these people are "
+                                              "rampaging in Almaty and in other cities.")
+    assert v.verdict == "paraphrase", v.message
+    assert v.no_counterpart == ("people",)
+    assert v.as_json()["no_counterpart"] == ["people"]
+
+
+def test_an_altered_quote_lists_its_words_without_counterpart(seed_index, real_embedder):
+    v = seed_check(seed_index, real_embedder, "Together we will definitely lose.")
+    assert v.verdict == "altered" and v.no_counterpart == ("lose",)
+
+
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [("stabilise", "stabilize"), ("honour", "honor"), ("honoured", "honored"),
+     ("favourite", "favorite"), ("centre", "center"), ("theatres", "theaters"),
+     ("analyse", "analyze"), ("organisation", "organization"), ("travelled", "traveled"),
+     ("defence", "defense"), ("programme", "program"), ("fibre", "fiber"),
+     ("Colour", "color")],
+)
+def test_spelling_variants_share_a_key(british, american):
+    assert key(british) == key(american)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("four", "for"), ("our", "or"), ("filled", "filed"), ("hour", "her"), ("rise", "rize")],
+)
+def test_words_that_only_look_alike_keep_apart(a, b):
+    assert key(a) != key(b)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("The troops seized the airport", [("troops", "word"), ("seized", "word"),
+                                           ("airport", "word")]),
+        ("They have left Almaty", [("left", "verb"), ("Almaty", "name")]),
+        ("Water prices will not rise", [("Water", "word"), ("prices", "word"),
+                                        ("not", "negation"), ("rise", "verb")]),
+        ("No one saw 15 CSTO planes", [("No", "negation"), ("saw", "word"), ("15", "number"),
+                                       ("CSTO", "name"), ("planes", "word")]),
+        ("It cost two million. Kazakhstan paid", [("cost", "word"), ("two", "number"),
+                                                  ("million", "number"),
+                                                  ("Kazakhstan", "word"), ("paid", "word")]),
+    ],
+)
+def test_content_units_and_their_kinds(text, kinds):
+    assert [(u.word, u.kind) for u in units(text)] == kinds
 
 
 # -- the command line ------------------------------------------------------------------
