@@ -131,11 +131,12 @@ class Assistant:
     def documents(self) -> list[IndexedDocument]:
         return self.index.chunks.documents()
 
-    def verify(self, quote: str, speaker: str | None = None) -> Verdict:
+    def verify(self, quote: str, speaker: str | None = None,
+               filters: Filters | None = None) -> Verdict:
         """Check a quote against the documents; see ``qa.verify.verify``."""
         from qa.verify import verify
 
-        return verify(self.index, self.embedder, quote, speaker)
+        return verify(self.index, self.embedder, quote, speaker, filters=filters)
 
     def quotations(self, speaker: str | None = None) -> list[Quotation]:
         """Every direct quotation in the corpus, or those whose speaker matches ``speaker``."""

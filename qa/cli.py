@@ -62,7 +62,7 @@ def _assistant(corpus, index_dir, model, fp32):
 
 
 def _filter_options(f: Callable) -> Callable:
-    """Options that restrict which documents may answer (search, ask, chat)."""
+    """Options that restrict which documents may answer (search, ask, chat, verify)."""
     options = [
         click.option("--since", metavar="YYYY-MM-DD",
                      help="Only documents dated on or after this day."),
@@ -263,7 +263,9 @@ VERDICT_COLOURS = {"verbatim": "green", "altered": "yellow", "paraphrase": "cyan
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="With --file: write the report as CSV here.")
 @_common
-def verify(quote, speaker, batch, out, corpus, index_dir, model, fp32, as_json):
+@_filter_options
+def verify(quote, speaker, batch, out, corpus, index_dir, model, fp32, as_json, since, until,
+           sources, doc_ids):
     """Check QUOTE against the documents: verbatim, altered, paraphrase, stitched, not
     found or misattributed, with the source passage, its offsets and every word that
     differs or has no counterpart in the source.
@@ -272,12 +274,15 @@ def verify(quote, speaker, batch, out, corpus, index_dir, model, fp32, as_json):
     "..." , "…" or "[...]" in the quote mark words left out on purpose.
     Stitched: every word is in the documents, but in separate places.
     Not found means not in these documents, never that it was not said.
+    The verdict is decided against primary sources (transcripts, statements); reports
+    that print the quote are listed after it, oldest first.
 
     \b
     Examples:
       qa verify "Together we will definitely win." --speaker Tokayev
       qa verify "we need to conduct a counter-terrorist operation [...] I head up" --json
       qa verify --file quotes.csv --out report.csv
+      qa verify "Together we will definitely win." --since 2022-01-01 --until 2022-01-31
     """
     from qa.errors import InvalidInputError
 
@@ -287,17 +292,18 @@ def verify(quote, speaker, batch, out, corpus, index_dir, model, fp32, as_json):
     if out is not None and batch is None:
         raise InvalidInputError("--out writes the report of a batch. Use it with --file.")
     qa = _assistant(corpus, index_dir, model, fp32)
+    filters = _filters(qa, since, until, sources, doc_ids)
     if batch is None:
-        verdict = qa.verify(quote, speaker)
+        verdict = qa.verify(quote, speaker, filters)
         if as_json:
             _emit(verdict.as_json())
         else:
             _echo_verdict(verdict, speaker)
         return
-    _verify_batch(qa, batch, out, as_json)
+    _verify_batch(qa, batch, out, as_json, filters)
 
 
-def _verify_batch(qa, batch: Path, out: Path | None, as_json: bool) -> None:
+def _verify_batch(qa, batch: Path, out: Path | None, as_json: bool, filters) -> None:
     import csv
     from collections import Counter
 
@@ -310,7 +316,7 @@ def _verify_batch(qa, batch: Path, out: Path | None, as_json: bool) -> None:
     if out is not None and not out.parent.is_dir():  # before the work, not after it
         raise InvalidInputError(f"Cannot write the report to {out}: the folder {out.parent} "
                                 "does not exist. Create it or choose another --out.")
-    verdicts = [qa.verify(q, s) for q, s in tqdm(rows, desc="verifying", unit="quote",
+    verdicts = [qa.verify(q, s, filters) for q, s in tqdm(rows, desc="verifying", unit="quote",
                                                  file=sys.stderr)]
     if out is not None:
         try:
@@ -338,6 +344,7 @@ def _verify_batch(qa, batch: Path, out: Path | None, as_json: bool) -> None:
 def _echo_verdict(v, speaker: str | None) -> None:
     colour = VERDICT_COLOURS[v.verdict]
     label = v.verdict.replace("_", " ").upper()
+    label += " (SECONDARY SOURCE ONLY)" if v.secondary_only else ""
     flag = "  MEANING CHANGED" if v.meaning_changed else ""
     click.echo(click.style(f"{label}{flag}", fg=colour, bold=True) + f"  (score {v.score:.3f})")
     click.echo(v.message)
@@ -346,12 +353,25 @@ def _echo_verdict(v, speaker: str | None) -> None:
                    f"{p.doc_id} {p.start}-{p.end}\n  “{' '.join(p.text.split())}”")
     if v.closest is not None:
         c = v.closest
-        click.echo(f"\nClosest, but it does not say this: {c.title} ({c.date or 'undated'}) · "
+        where = " in a primary source" if v.secondary_only else ""
+        click.echo(f"\nClosest{where}, but it does not say this: {c.title} "
+                   f"({c.date or 'undated'}) · "
                    f"{c.path} · {c.doc_id} {c.start}-{c.end}\n  “{' '.join(c.text.split())}”")
     if v.no_counterpart:
         click.echo(f"No counterpart: {', '.join(v.no_counterpart)}")
-    if v.match is None:
-        return
+    if v.match is not None:
+        _echo_match(v)
+    if v.reprints:
+        first = v.reprints[0]
+        click.echo(f"\nPrinted word for word by {len(v.reprints)} secondary "
+                   f"source{'s' if len(v.reprints) > 1 else ''}; the earliest, "
+                   f"{first.date or 'undated'}: {first.title} · {first.doc_id} "
+                   f"{first.start}-{first.end}")
+        for r in v.reprints[1:]:
+            click.echo(f"  {r.date or 'undated'}: {r.title} · {r.doc_id} {r.start}-{r.end}")
+
+
+def _echo_match(v) -> None:
     m = v.match
     click.echo(f"\nSource: {m.title} ({m.date or 'undated'}) · {m.path} · "
                f"{m.doc_id} {m.start}-{m.end}")
@@ -364,6 +384,8 @@ def _echo_verdict(v, speaker: str | None) -> None:
             click.echo(f"  {d.op:8} “{d.quote}” / “{d.source}”")
     if v.direct_quote:
         click.echo(f"\nSpeaker: {v.speaker or 'not named'} (direct quote; cue: “{v.cue}”)")
+    elif v.speaker:
+        click.echo(f"\nSpeaker: {v.speaker} (the document is their speech)")
     else:
         click.echo("\nSpeaker: none (narration, not a direct quote)")
 

@@ -94,7 +94,7 @@ def main() -> None:
     with ask_tab:
         ask(qa, filters)
     with verify_tab:
-        verify(qa)
+        verify(qa, filters)
     with library_tab:
         library(qa, documents)
 
@@ -203,24 +203,28 @@ def show_passage(qa: Assistant, doc_id: str, start: int, end: int, text: str) ->
 # -- Verify -------------------------------------------------------------------------------
 
 
-def verify(qa: Assistant) -> None:
+def verify(qa: Assistant, filters) -> None:
+    """One quote, or a CSV of them, checked against the documents the sidebar allows."""
+    if filters:
+        st.caption("Checked only against the documents the filters on the left allow.")
     with st.form("verify"):
         quote = st.text_area("Quote", placeholder="Paste the quote to check")
         speaker = st.text_input("Speaker (optional)")
         checked = st.form_submit_button("Check")
     if checked:
         try:
-            verdict = qa.verify(quote, speaker.strip() or None)
+            verdict = qa.verify(quote, speaker.strip() or None, filters)
         except QAError as e:
             st.error(message(e))
         else:
             show_verdict(qa, verdict)
-    batch(qa)
+    batch(qa, filters)
 
 
 def show_verdict(qa: Assistant, verdict) -> None:
     colour = VERDICT_COLOURS.get(verdict.verdict, "gray")
-    st.badge(verdict.verdict.replace("_", " "), color=colour)
+    st.badge(verdict.verdict.replace("_", " ")
+             + (" (secondary source only)" if verdict.secondary_only else ""), color=colour)
     if verdict.meaning_changed:
         st.error("The change alters the meaning: a number or a negation differs.")
     if verdict.message:
@@ -242,7 +246,8 @@ def show_verdict(qa: Assistant, verdict) -> None:
         show_passage(qa, p.doc_id, p.start, p.end, p.text)
     if verdict.closest is not None:
         c = verdict.closest
-        st.markdown(f"**Closest, but it does not say this:** {escape_markdown(c.title)} · "
+        where = " in a primary source" if verdict.secondary_only else ""
+        st.markdown(f"**Closest{where}, but it does not say this:** {escape_markdown(c.title)} · "
                     f"{c.date or 'undated'} · characters {c.start}–{c.end}")
         show_passage(qa, c.doc_id, c.start, c.end, c.text)
     if verdict.match:
@@ -255,9 +260,17 @@ def show_verdict(qa: Assistant, verdict) -> None:
                    f"{escape_markdown(verdict.cue or '—')}")
         st.caption("Citation, in the source's words (copy with the button on the right)")
         st.code(citation_line(verdict), language=None, wrap_lines=True)
+    if verdict.reprints:
+        first = verdict.reprints[0]
+        st.markdown(f"**Printed word for word by {len(verdict.reprints)} secondary "
+                    f"source{'s' if len(verdict.reprints) > 1 else ''}**; the earliest, "
+                    f"{first.date or 'undated'}: {escape_markdown(first.title)}")
+        st.dataframe([{"date": r.date or "undated", "document": r.title,
+                       "characters": f"{r.start}–{r.end}", "id": r.doc_id}
+                      for r in verdict.reprints], hide_index=True, width="stretch")
 
 
-def batch(qa: Assistant) -> None:
+def batch(qa: Assistant, filters) -> None:
     """Check every quote of an uploaded CSV; the table and report stay until the next one."""
     st.divider()
     st.subheader("Check a list of quotes")
@@ -275,7 +288,7 @@ def batch(qa: Assistant) -> None:
         verdicts, speakers, problems = [], [], []
         for i, (quote, speaker) in enumerate(rows, 1):
             try:
-                verdicts.append(qa.verify(quote, speaker))
+                verdicts.append(qa.verify(quote, speaker, filters))
                 speakers.append(speaker)
             except QAError as e:  # one bad row (too long, say) should not stop the rest
                 problems.append(f"Quote {i} was not checked: {message(e)}")

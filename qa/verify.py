@@ -23,7 +23,8 @@ from __future__ import annotations
 import bisect
 import re
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from qa.embedding import Embedder
     from qa.index import Index
     from qa.quotes import Quotation
+    from qa.retrieval import Filters
 
 __all__ = ["Difference", "Match", "Verdict", "VERDICTS", "verify", "normalise_words",
            "only_meaning_changes", "read_batch", "report_row", "REPORT_COLUMNS",
@@ -127,8 +129,14 @@ class Verdict:
         no_counterpart: for paraphrase and altered, the quote's words with no counterpart
             in the matched passage (``qa.align``), as written in the quote.
         pieces: for stitched, where each piece of the quote is, in the quote's order.
-        closest: for not_found, the passage nearest the quote's meaning. It does not say
+        closest: for not_found, the passage nearest the quote's meaning; for a
+            ``secondary_only`` verdict, the primary passage nearest it. It does not say
             what the quote says, so it is never ``match``.
+        secondary_only: no primary source has the quote; the verdict is against a
+            secondary one (a report that printed it), so it confirms only that it was
+            printed.
+        reprints: secondary documents that print the quote word for word, oldest first
+            (for a verdict against a primary source: who printed it, and since when).
     """
 
     quote: str
@@ -146,6 +154,8 @@ class Verdict:
     no_counterpart: tuple[str, ...] = ()
     pieces: tuple[Match, ...] = ()
     closest: Match | None = None
+    secondary_only: bool = False
+    reprints: tuple[Match, ...] = ()
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -166,6 +176,8 @@ class Verdict:
             # the nearest passage of a not_found quote: shown, but it does not say this
             "closest": {**self.closest.as_json(), "confirms_quote": False,
                         "note": "closest, but it does not say this"} if self.closest else None,
+            "secondary_only": self.secondary_only,
+            "reprints": [r.as_json() for r in self.reprints],
         }
 
 
@@ -406,10 +418,12 @@ def _locate(doc: _Doc, lo: int, hi: int, words: list[str]) -> tuple[int, int] | 
 def _regions(index: Index, embedder: Embedder, quote: str, docs: dict[str, _Doc],
              width: int) -> list[tuple[_Doc, int, int]]:
     """Token ranges around the passages the index ranks closest to the quote."""
-    from qa.retrieval import search
+    from qa.retrieval import Filters, search
 
     spans: dict[str, list[list[int]]] = {}
-    for passage in search(index, embedder, quote, k=5):
+    # only the documents being checked against (primary ones, say) may give regions
+    within = Filters() if len(docs) == len(_corpus(index)) else Filters(doc_ids=tuple(docs))
+    for passage in search(index, embedder, quote, k=5, filters=within):
         spans.setdefault(passage.doc_id, []).append(
             [max(0, passage.start - width), passage.end + width])
     regions = []
@@ -596,8 +610,15 @@ def _paraphrase(embedder: Embedder, quote: str, regions: list[tuple[_Doc, int, i
 
 
 def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = None, *,
-           altered_min: float = ALTERED_MIN, **thresholds: float) -> Verdict:
-    """Check ``quote`` against the indexed documents.
+           filters: Filters | None = None, altered_min: float = ALTERED_MIN,
+           **thresholds: float) -> Verdict:
+    """Check ``quote`` against the indexed documents, primary sources first.
+
+    The verdict is decided against the primary documents (transcripts, statements,
+    speeches: ``kind`` in their metadata). Only when none of them has the quote is it
+    decided against the secondary ones (reports that quote someone), and then it says so
+    (``secondary_only``). Either way, the secondary documents that print the quote word
+    for word are listed, oldest first (``reprints``).
 
     Args:
         index: a loaded index.
@@ -606,6 +627,7 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
             mark elisions.
         speaker: who the quote is attributed to; when the source attributes the words
             to someone else the verdict is ``misattributed``.
+        filters: which documents to check against (dates, sources, document ids).
         altered_min: word similarity from which differing words are ``altered``.
         thresholds: ``qa.align.read_many``'s thresholds for a ``paraphrase``. Both are for
             calibration (bench/bench_verify.py); keep the defaults.
@@ -625,9 +647,50 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
         raise InvalidInputError("The quote has no words. Give the words to check, e.g. "
                                 "qa verify \"we will win\".")
     speaker = speaker.strip() if speaker and speaker.strip() else None
-    docs = _corpus(index)
-    plain = " ".join(quote[p[0].start:p[-1].end] for p in parts)
+    docs = _within(_corpus(index), filters)
+    primary = {k: d for k, d in docs.items() if d.info.kind == "primary"}
+    secondary = {k: d for k, d in docs.items() if d.info.kind != "primary"}
+    decide = partial(_decide, index, embedder, quote, parts, speaker, altered_min=altered_min,
+                     not_found=_not_found(docs), **thresholds)
+    verdict = decide(primary)
+    if verdict.verdict == "not_found" and secondary:
+        reported = decide(secondary)
+        if reported.verdict != "not_found":
+            # what the primary sources come closest to saying stays beside it
+            verdict = replace(reported, secondary_only=True, closest=verdict.closest,
+                              message=f"{reported.message} No primary source has it: only a "
+                                      "secondary source (a report that printed it).")
+    return replace(verdict, reprints=_reprints(secondary, parts))
 
+
+def _within(docs: dict[str, _Doc], filters: Filters | None) -> dict[str, _Doc]:
+    """The documents that pass ``filters``."""
+    if not filters:
+        return docs
+    return {k: d for k, d in docs.items()
+            if (not filters.since or (d.info.date or "") >= filters.since)
+            and (not filters.until or (d.info.date or "9999") <= filters.until)
+            and (not filters.sources or d.info.source in filters.sources)
+            and (not filters.doc_ids or k in filters.doc_ids)}
+
+
+def _reprints(secondary: dict[str, _Doc], parts: list[list[_Token]]) -> tuple[Match, ...]:
+    """One match per secondary document that has the quote word for word, oldest first."""
+    first: dict[str, _Alignment] = {}
+    for a in _exact(secondary, parts):
+        first.setdefault(a.doc.info.doc_id, a)
+    found = [Match(a.doc.info.doc_id, a.doc.info.path, a.doc.info.title, a.doc.info.date,
+                   a.start, a.end, a.doc.text[a.start:a.end]) for a in first.values()]
+    return tuple(sorted(found, key=lambda m: (m.date is None, m.date or "", m.path)))
+
+
+def _decide(index: Index, embedder: Embedder, quote: str, parts: list[list[_Token]],
+            speaker: str | None, docs: dict[str, _Doc], *, altered_min: float,
+            not_found: str, **thresholds: float) -> Verdict:
+    """The verdict of ``quote`` against ``docs`` alone."""
+    plain = " ".join(quote[p[0].start:p[-1].end] for p in parts)
+    if not docs:
+        return Verdict(quote, "not_found", 0.0, message=not_found)
     alignments = _exact(docs, parts)
     regions: list[tuple[_Doc, int, int]] = []
     if not alignments:
@@ -662,7 +725,7 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
         closest = Match(doc.info.doc_id, doc.info.path, doc.info.title, doc.info.date, s, e,
                         doc.text[s:e])
     return Verdict(quote, "not_found", reading.cosine if reading else 0.0,
-                   message=_not_found(docs), closest=closest,
+                   message=not_found, closest=closest,
                    no_counterpart=reading.no_counterpart if reading else ())
 
 
@@ -700,14 +763,16 @@ def _attributed(index: Index, quote: str, verdict: str, score: float, meaning_ch
         verdict = "misattributed"
     elif quotation is None:
         message += " In the source they are narration, not a direct quote."
+    elif not quotation.direct_quote:
+        message += f" In the source they are {said_by}'s own words (a speech), not a quotation."
     before = doc.text[max(0, start - CONTEXT_CHARS):start]
     after = doc.text[end:end + CONTEXT_CHARS]
     # cut the context at word boundaries so it never starts or ends mid-word
     before = before.split(None, 1)[-1] if start > CONTEXT_CHARS and " " in before else before
     after = after.rsplit(None, 1)[0] if end + CONTEXT_CHARS < len(doc.text) else after
     return Verdict(quote, verdict, score, meaning_changed, match, tuple(differences), said_by,
-                   quotation is not None, cue, before.lstrip(), after.rstrip(), message,
-                   no_counterpart)
+                   quotation is not None and quotation.direct_quote, cue, before.lstrip(),
+                   after.rstrip(), message, no_counterpart)
 
 
 def _quotation_at(index: Index, doc_id: str, start: int, end: int) -> Quotation | None:
@@ -740,7 +805,8 @@ def _not_found(docs: dict[str, _Doc]) -> str:
 
 REPORT_COLUMNS = ("quote", "speaker_given", "verdict", "score", "meaning_changed", "doc_id",
                   "path", "date", "start", "end", "match", "differences", "speaker",
-                  "direct_quote", "cue", "no_counterpart", "pieces")
+                  "direct_quote", "cue", "no_counterpart", "pieces", "secondary_only",
+                  "reprints")
 
 
 def read_batch(path: Path) -> list[tuple[str, str | None]]:
@@ -788,4 +854,7 @@ def report_row(verdict: Verdict, speaker_given: str | None) -> dict[str, object]
         "no_counterpart": ", ".join(verdict.no_counterpart),
         "pieces": "; ".join(f"{p.doc_id} {p.start}-{p.end}: {' '.join(p.text.split())!r}"
                             for p in verdict.pieces),
+        "secondary_only": str(verdict.secondary_only).lower(),
+        "reprints": "; ".join(f"{r.date or 'undated'} {r.doc_id} {r.start}-{r.end}"
+                              for r in verdict.reprints),
     }

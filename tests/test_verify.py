@@ -263,9 +263,10 @@ def test_json_contract(gold_index, real_embedder):
                  speaker="Tokayev").as_json()
     assert set(data) == {"quote", "verdict", "score", "meaning_changed", "match",
                          "differences", "speaker", "direct_quote", "cue", "context",
-                         "no_counterpart", "pieces", "closest"}
+                         "no_counterpart", "pieces", "closest", "secondary_only", "reprints"}
     assert data["no_counterpart"] == ["six"] and data["pieces"] == []
     assert data["closest"] is None
+    assert data["secondary_only"] is False and data["reprints"] == []  # all gold is primary
     assert set(data["match"]) == {"doc_id", "path", "title", "date", "start", "end", "text"}
     assert set(data["context"]) == {"before", "after"}
     assert data["verdict"] == "altered" and data["meaning_changed"] is True
