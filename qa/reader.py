@@ -28,15 +28,23 @@ from urllib.parse import urlsplit
 
 from qa.errors import InvalidInputError
 
-__all__ = ["ReaderConfig", "Reading", "choose", "parse_reply", "prompt"]
+__all__ = ["EXAMPLES", "ReaderConfig", "Reading", "choose", "parse_reply", "prompt"]
 
 SYSTEM = ("You choose which numbered sentences answer a question. Reply with the numbers of "
           "the sentences that answer it, separated by commas, or with the word none if no "
           "sentence answers it. Reply with nothing else.")
+# Two worked exchanges before the question: small models then reply with numbers or "none"
+# instead of reciting the list (bench/bench_reader.py measures both ways).
+EXAMPLES: tuple[tuple[str, Sequence[str], str], ...] = (
+    ("What colour is the sky?",
+     ["Grass is green.", "The sky is blue on a clear day.", "Clouds are white."], "2"),
+    ("Who wrote Hamlet?", ["Paris is in France.", "The Seine flows through Paris."], "none"),
+)
 _MAX_REPLY_BYTES = 1 << 20  # a chat completion naming a few numbers is far smaller
 _MAX_SENTENCE_CHARS = 600  # keeps a prompt of ten long sentences inside a small model's context
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?![\w.]\d)")
 _NONE = re.compile(r"\b(none|no sentence|neither)\b", re.I)
+_LIST_ITEM = re.compile(r"^\s*\d+[.)]\s+\S", re.M)
 
 
 @dataclass(frozen=True)
@@ -97,16 +105,26 @@ class Reading:
 
 
 def prompt(question: str, sentences: Sequence[str]) -> list[dict[str, str]]:
-    """The chat messages that ask which of ``sentences`` (numbered from 1) answer."""
+    """The chat messages that ask which of ``sentences`` (numbered from 1) answer.
+
+    The system instruction, then ``EXAMPLES`` as past exchanges, then the question.
+    """
+    messages = [{"role": "system", "content": SYSTEM}]
+    for example, candidates, reply in EXAMPLES:
+        messages += [{"role": "user", "content": _ask(example, candidates)},
+                     {"role": "assistant", "content": reply}]
+    return [*messages, {"role": "user", "content": _ask(question, sentences)}]
+
+
+def _ask(question: str, sentences: Sequence[str]) -> str:
     lines = []
     for number, sentence in enumerate(sentences, 1):
         text = " ".join(sentence.split())
         if len(text) > _MAX_SENTENCE_CHARS:
             text = text[:_MAX_SENTENCE_CHARS] + "…"
         lines.append(f"{number}. {text}")
-    user = (f"Question: {' '.join(question.split())}\n\nSentences:\n" + "\n".join(lines)
+    return (f"Question: {' '.join(question.split())}\n\nSentences:\n" + "\n".join(lines)
             + "\n\nWhich sentences answer the question? Reply with their numbers, or none.")
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
 def parse_reply(text: str, count: int) -> tuple[int, ...] | None:
@@ -114,8 +132,11 @@ def parse_reply(text: str, count: int) -> tuple[int, ...] | None:
 
     Numbers that are not candidates (0, negative, too large, part of a decimal) are ignored;
     each index appears once, in the order named. A reply that names no candidate is ``()``
-    when it is empty or says "none", and None (unusable) otherwise.
+    when it is empty or says "none", and None (unusable) otherwise; so is a reply that
+    recites the numbered list (two or more lines like "1. text") instead of choosing.
     """
+    if len(_LIST_ITEM.findall(text)) >= 2:
+        return None
     chosen: list[int] = []
     for match in _NUMBER.finditer(text):
         number = int(match.group())

