@@ -373,7 +373,8 @@ def _echo_verdict(v, speaker: str | None) -> None:
 
 def _echo_match(v) -> None:
     m = v.match
-    click.echo(f"\nSource: {m.title} ({m.date or 'undated'}) · {m.path} · "
+    kind = " (secondary)" if v.secondary_only else ""
+    click.echo(f"\nSource{kind}: {m.title} ({m.date or 'undated'}) · {m.path} · "
                f"{m.doc_id} {m.start}-{m.end}")
     click.echo("  …" + v.context_before[-120:].replace("\n", " ")
                + click.style(m.text.replace("\n", " "), bold=True, underline=True)

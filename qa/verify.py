@@ -658,8 +658,8 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
         if reported.verdict != "not_found":
             # what the primary sources come closest to saying stays beside it
             verdict = replace(reported, secondary_only=True, closest=verdict.closest,
-                              message=f"{reported.message} No primary source has it: only a "
-                                      "secondary source (a report that printed it).")
+                              message=f"{reported.message} That source is secondary (a report "
+                                      "that printed it); no primary source has it.")
     return replace(verdict, reprints=_reprints(secondary, parts))
 
 

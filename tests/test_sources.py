@@ -94,7 +94,7 @@ def test_a_quote_only_a_report_has_is_verbatim_from_a_secondary_source_only(sour
     v = verify(sources_index, real_embedder, "The army will restore order by Friday.")
     assert v.verdict == "verbatim" and v.secondary_only
     assert v.match.path == "news/late.txt"
-    assert "No primary source has it" in v.message
+    assert "no primary source has it" in v.message
     assert v.as_json()["secondary_only"] is True
 
 
