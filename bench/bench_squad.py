@@ -2,9 +2,13 @@
 
 Every paragraph becomes a document (``ARTICLE/pNNN.txt``, so its source is the article)
 in a temporary corpus indexed by ``qa.index.update`` with the packaged model. The
-articles are split in two: the first half calibrates the sentence score's lexical weight
-and the abstention threshold, the second half reports. For each question the answer code
-runs with ``max_sentences=1`` over the whole corpus, and:
+articles are split in two: the first half calibrates the judge's abstention threshold,
+the second half reports. The judge (``qa.judge``) is trained elsewhere, on TyDi QA and
+COVID-QA only (``bench/train_answer_judge.py``), so SQuAD is held out for it entirely.
+Every scorer compared (the one ``qa.answer`` used before, rules added to it, the learned
+variants, the shipped judge) scores the same candidate sentences, from the same features
+``qa.answer.rank_sentences`` computes. For each question the answer code runs with
+``max_sentences=1`` over the whole corpus, and:
 
 * answerable questions: is the cited sentence one that contains a gold answer string?
 * SQuAD 2.0 unanswerable questions (adversarial: written on the same paragraph to look
@@ -30,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import require_data, write_section  # noqa: E402
 
-WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-THRESHOLDS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.65, 0.7)
+BEFORE = "before: cosine + 0.5 overlap"
+JUDGE = "learned judge (shipped)"
 PASSAGE_SWEEP = (1, 2, 3, 4, 6, 8, 12)  # passages read per question; candidates keep ranks
 
 
@@ -77,7 +82,7 @@ def build(paragraphs, root: Path, embedder):
 
 
 def collect(index, embedder, questions, split_articles):
-    """Per question: every candidate sentence's (cosine, overlap, contains-gold, passage rank).
+    """Per question: every candidate sentence's (features, contains-gold, passage rank).
 
     Sentences come from the first ``max(PASSAGE_SWEEP)`` passages; ``metrics`` keeps those
     of the first ``passages``, which is what reading fewer passages would have scored.
@@ -86,7 +91,7 @@ def collect(index, embedder, questions, split_articles):
 
     def scored(cands, found, golds):
         rank = {id(p): r for r, p in enumerate(found)}
-        return [(c.cosine, c.overlap, _contains(c.text, golds), rank[id(c.passage)])
+        return [(list(c.features), _contains(c.text, golds), rank[id(c.passage)])
                 for c in cands]
 
     rows, most = [], max(PASSAGE_SWEEP)
@@ -107,12 +112,14 @@ def _contains(sentence: str, golds) -> bool:
     return any(_norm(g) in s for g in golds)
 
 
-def metrics(rows, weight: float, threshold: float, passages: int | None = None) -> dict:
+def metrics(rows, score, threshold: float, passages: int | None = None) -> dict:
     """Accuracy, coverage and abstention precision/recall at one operating point.
 
-    ``passages``: score only sentences of the first this many passages (default: as
-    many as ``qa.answer`` reads).
+    ``score``: feature rows -> scores; ``passages``: score only sentences of the first
+    this many passages (default: as many as ``qa.answer`` reads).
     """
+    import numpy as np
+
     from qa.answer import PASSAGES
 
     passages = passages or PASSAGES
@@ -120,14 +127,15 @@ def metrics(rows, weight: float, threshold: float, passages: int | None = None) 
               "abst_unans": 0, "out-of-corpus": 0, "abst_ooc": 0, "abst_answerable": 0,
               "sentences": 0}
     for kind, _, cands in rows:
-        cands = [c for c in cands if c[3] < passages]
+        cands = [c for c in cands if c[2] < passages]
         counts["sentences"] += len(cands)
         if cands:
-            best = max(cands, key=lambda c: c[0] + weight * c[1])
-            score, gold = best[0] + weight * best[1], best[2]
+            scores = score(np.asarray([c[0] for c in cands], dtype=float))
+            best = int(np.argmax(scores))
+            top, gold = float(scores[best]), cands[best][1]
         else:
-            score, gold = float("-inf"), False
-        abstain = score < threshold
+            top, gold = float("-inf"), False
+        abstain = top < threshold
         counts[kind] += 1
         if kind == "answerable":
             counts["answered"] += not abstain
@@ -138,6 +146,26 @@ def metrics(rows, weight: float, threshold: float, passages: int | None = None) 
         else:
             counts["abst_ooc"] += abstain
     return _rates(counts)
+
+
+def recall_at_precision(rows, score, floor: float = 0.8) -> float:
+    """The best SQuAD2 abstention recall any threshold reaches at precision >= ``floor``."""
+    import numpy as np
+
+    tops = []
+    for kind, _, cands in rows:
+        if kind == "out-of-corpus":
+            continue
+        cands = [c for c in cands if c[2] < 4]
+        top = float(score(np.asarray([c[0] for c in cands])).max()) if cands else -1e9
+        tops.append((top, kind == "unanswerable"))
+    n_unans = sum(u for _, u in tops)
+    best = 0.0
+    for t in sorted({t for t, _ in tops}):
+        abst = [u for top, u in tops if top < t + 1e-12]
+        if abst and sum(abst) / len(abst) >= floor:
+            best = max(best, sum(abst) / n_unans)
+    return best
 
 
 def _rates(c: dict) -> dict:
@@ -160,30 +188,27 @@ def _rates(c: dict) -> dict:
     }
 
 
-def choose(rows) -> tuple[float, float]:
-    """The calibration split's best (weight, threshold).
+def choose(rows, score) -> float:
+    """The calibration split's best abstention threshold for ``score``.
 
     The objective weighs the two mistakes a newsroom cares about equally: an answerable
     question not answered by its sentence, and an uncovered (out-of-corpus) question
-    answered anyway. SQuAD2's adversarial unanswerables are reported but not optimised:
-    no threshold on these scores separates them (see the tables).
+    answered anyway. SQuAD2's adversarial unanswerables are reported but not optimised.
     """
     def objective(m):
         return m["accuracy"] + m["ooc_recall"]
 
-    return max(((w, t) for w in WEIGHTS for t in THRESHOLDS),
-               key=lambda wt: (objective(metrics(rows, *wt)), -wt[1]))
+    return max(THRESHOLDS, key=lambda t: (objective(metrics(rows, score, t)), -t))
 
 
-def agreement(index, embedder, questions, weight, threshold) -> tuple[int, int]:
+def agreement(index, embedder, questions, threshold) -> tuple[int, int]:
     """How often ``qa.answer.answer`` cites the sentence the tables' ranking picks."""
     from qa.answer import answer, rank_sentences
 
     same = 0
     for q in questions:
-        a = answer(index, embedder, q.text, max_sentences=1, threshold=threshold,
-                   lexical_weight=weight)
-        cands, _ = rank_sentences(index, embedder, q.text, lexical_weight=weight)
+        a = answer(index, embedder, q.text, max_sentences=1, threshold=threshold)
+        cands, _ = rank_sentences(index, embedder, q.text)
         top = None if not cands or cands[0].score < threshold else cands[0].text
         same += (a.citations[0].quote if a.citations else None) == top
     return same, len(questions)
@@ -193,14 +218,14 @@ def pct(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.1f}%"
 
 
-def _table(rows, weight: float, chosen: float | None = None) -> list[str]:
+def _table(rows, score, chosen: float | None = None) -> list[str]:
     lines = [
         "| abstain below | accuracy | precision answered | coverage | abstention P (SQuAD2) "
         "| abstention R (SQuAD2) | out-of-corpus recall |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for t in THRESHOLDS:
-        m = metrics(rows, weight, t)
+        m = metrics(rows, score, t)
         mark = " **(chosen)**" if t == chosen else ""
         lines.append(f"| {t}{mark} | {pct(m['accuracy'])} | {pct(m['precision_answered'])} | "
                      f"{pct(m['coverage'])} | {pct(m['abst_precision'])} | "
@@ -217,7 +242,8 @@ def main() -> None:
     args = parser.parse_args()
     path = require_data("squad2-dev-half") / "dev-v2.0.json"
 
-    from qa.answer import ABSTAIN_BELOW, LEXICAL_WEIGHT, PASSAGES
+    from bench.answer_data import scorers
+    from qa.answer import ABSTAIN_BELOW, PASSAGES
     from qa.embedding import load_embedder
 
     paragraphs, articles, questions = load(path)
@@ -237,8 +263,8 @@ def main() -> None:
         build_s = time.perf_counter() - started
         print(f"indexed {len(paragraphs)} paragraphs in {build_s:.0f} s", flush=True)
         # the scored candidates are kept beside the index, so changing the operating
-        # point only re-renders the tables (delete the file after changing the scoring)
-        cached = (args.workdir / f"rows-v2-{args.limit}.json") if args.workdir else None
+        # point only re-renders the tables (delete the file after changing the features)
+        cached = (args.workdir / f"rows-v3-{args.limit}.json") if args.workdir else None
         if cached and cached.exists():
             saved = json.loads(cached.read_text())
             rows, test_rows, ms = saved["calib"], saved["test"], saved["ms"]
@@ -250,16 +276,25 @@ def main() -> None:
             ms = 1000 * (time.perf_counter() - started) / max(len(test_rows), 1)
             if cached:
                 cached.write_text(json.dumps({"calib": rows, "test": test_rows, "ms": ms}))
-        weight, threshold = choose(rows)
-        same, checked = agreement(index, embedder, test[:args.check], LEXICAL_WEIGHT,
-                                  ABSTAIN_BELOW)
+        same, checked = agreement(index, embedder, test[:args.check], ABSTAIN_BELOW)
 
-    if (weight, threshold) != (LEXICAL_WEIGHT, ABSTAIN_BELOW):
-        print(f"NOTE: calibration chose weight {weight}, threshold {threshold}; qa.answer "
-              f"uses {LEXICAL_WEIGHT}, {ABSTAIN_BELOW}", flush=True)
-    by_weight = {w: metrics(rows, w, float("-inf"))["accuracy"] for w in WEIGHTS}
-    held = metrics(test_rows, LEXICAL_WEIGHT, ABSTAIN_BELOW)
+    every = scorers()
+    judge = every[JUDGE][0]
+    threshold = choose(rows, judge)
+    if threshold != ABSTAIN_BELOW:
+        print(f"NOTE: calibration chose threshold {threshold}; qa.answer uses {ABSTAIN_BELOW}",
+              flush=True)
+    held = metrics(test_rows, judge, ABSTAIN_BELOW)
     how = f"index built in {build_s:.0f} s" if build_s > 30 else "index reused from --workdir"
+    comparison = []
+    for name, (score, own) in every.items():
+        cal = own if own is not None else choose(rows, score)
+        m = metrics(test_rows, score, cal)
+        never = metrics(test_rows, score, float("-inf"))
+        comparison.append(
+            f"| {name} | {pct(never['accuracy'])} | {cal} | {pct(m['accuracy'])} | "
+            f"{pct(m['abst_precision'])} / {pct(m['abst_recall'])} | "
+            f"{pct(recall_at_precision(test_rows, score))} | {pct(m['ooc_recall'])} |")
     lines = [
         f"SQuAD 2.0 dev (shared half): {len(articles)} articles, {len(paragraphs)} paragraphs "
         f"indexed as documents ({how}). Calibration on the first "
@@ -267,33 +302,40 @@ def main() -> None:
         f"{len(test_articles)} ({len(test)} questions)"
         + (f", an even sample of {args.limit} per split" if args.limit else "") +
         f". One sentence per answer (`max_sentences=1`), from the sentences of the first "
-        f"{PASSAGES} passages retrieved (hybrid) from the whole corpus, scored as in "
-        "`qa.answer.rank_sentences`.",
+        f"{PASSAGES} passages retrieved (hybrid) from the whole corpus, with the features "
+        "`qa.answer.rank_sentences` computes. The learned scorers were trained on TyDi QA "
+        "English train and COVID-QA only (`bench/train_answer_judge.py`); SQuAD only sets "
+        "their abstention threshold, on the calibration split.",
         "",
         "- *accuracy*: answerable questions whose cited sentence contains a gold answer "
         "(abstaining counts as wrong); *precision answered*: the same among the questions "
         "answered; *coverage*: answerable questions answered.",
         "- *abstention P/R (SQuAD2)*: abstaining on SQuAD2's unanswerable questions (written "
-        "on the same paragraph to look answerable), against abstaining on answerable ones.",
+        "on the same paragraph to look answerable), against abstaining on answerable ones; "
+        "*best R at P >= 80%*: the highest recall any threshold reaches at precision >= 80% "
+        "(how well the scores separate; not an operating point).",
         "- *out-of-corpus recall*: answerable questions asked with `--source` filters that "
         "exclude their own article, so the corpus does not cover them: share abstained.",
         "",
-        "### Lexical weight (calibration split, never abstaining)",
+        "### Every scorer on the held-out split",
         "",
-        "| lexical weight | answer-sentence accuracy |",
-        "| --- | --- |",
-        *[f"| {w} | {pct(a)} |" for w, a in by_weight.items()],
+        "Each abstains below its own threshold: the one `qa.answer` used (before: 0.65; the "
+        "judge: `ABSTAIN_BELOW`), or for the variants the calibration split's best.",
         "",
-        f"### Thresholds at lexical weight {LEXICAL_WEIGHT}, calibration split",
+        "| scorer | accuracy, never abstaining | abstain below | accuracy | abstention P / R "
+        "(SQuAD2) | best R at P >= 80% | out-of-corpus recall |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        *comparison,
         "",
-        *_table(rows, LEXICAL_WEIGHT, ABSTAIN_BELOW),
+        "### Judge thresholds, calibration split",
         "",
-        f"Calibration picks weight {weight} and threshold {threshold} (maximising accuracy + "
-        "out-of-corpus recall); `qa.answer` uses "
-        f"`LEXICAL_WEIGHT = {LEXICAL_WEIGHT}`, `ABSTAIN_BELOW = {ABSTAIN_BELOW}`.",
+        *_table(rows, judge, ABSTAIN_BELOW),
         "",
-        f"### Passages read per question (calibration split, weight {LEXICAL_WEIGHT}, "
-        f"abstain below {ABSTAIN_BELOW})",
+        f"Calibration picks threshold {threshold} (maximising accuracy + out-of-corpus "
+        f"recall); `qa.answer` uses `ABSTAIN_BELOW = {ABSTAIN_BELOW}`.",
+        "",
+        f"### Passages read per question (calibration split, judge, abstain below "
+        f"{ABSTAIN_BELOW})",
         "",
         "Each passage's sentences are embedded per question, which is most of an answer's "
         "time, so the cost grows with the sentences scored.",
@@ -303,14 +345,13 @@ def main() -> None:
         *[f"| {n}{' **(qa.answer)**' if n == PASSAGES else ''} | {pct(m['accuracy'])} | "
           f"{pct(m['ooc_recall'])} | {m['sentences']:.1f} |"
           for n in PASSAGE_SWEEP
-          for m in [metrics(rows, LEXICAL_WEIGHT, ABSTAIN_BELOW, passages=n)]],
+          for m in [metrics(rows, judge, ABSTAIN_BELOW, passages=n)]],
         "",
-        f"### Held-out split at lexical weight {LEXICAL_WEIGHT}",
+        "### Judge thresholds, held-out split",
         "",
-        *_table(test_rows, LEXICAL_WEIGHT, ABSTAIN_BELOW),
+        *_table(test_rows, judge, ABSTAIN_BELOW),
         "",
-        f"### Operating point on the held-out split: weight {LEXICAL_WEIGHT}, abstain below "
-        f"{ABSTAIN_BELOW}",
+        f"### Operating point on the held-out split: the judge, abstain below {ABSTAIN_BELOW}",
         "",
         f"- answer-sentence accuracy {pct(held['accuracy'])} of {held['n_answerable']} "
         f"answerable questions (precision {pct(held['precision_answered'])} on the "

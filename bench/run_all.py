@@ -12,6 +12,7 @@ ARGS = {
     "bench_chunking.py": ["--docs", "1000"],
     "bench_paraphrase.py": ["--limit", "1000", "--wice-limit", "150"],
     "bench_squad.py": ["--limit", "400", "--check", "100"],
+    "bench_wikiqa.py": ["--encoder-sample", "60"],
     "bench_throughput.py": ["--chunks", "1500", "--rounds", "2"],
 }
 

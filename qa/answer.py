@@ -5,14 +5,19 @@ only text qa adds is the ``[n]`` markers and the spaces that join the sentences.
 no sentence answers the question well enough, the answer abstains and lists the closest
 passages instead of presenting unrelated sentences as an answer.
 
-How a sentence is scored (see ``rank_sentences``)::
+How a sentence is scored (see ``rank_sentences``): ``qa.judge`` describes it by its
+cosine with the question, the question's words it and its document's title hold, its
+neighbours' cosines, whether it holds the kind of answer asked for (a date for "when",
+a number for "how many": ``qa.kinds``), its position and length, and a logistic
+regression trained on TyDi QA and COVID-QA turns that into the probability that it
+answers. ``ABSTAIN_BELOW`` was calibrated on SQuAD 2.0 by ``bench/bench_squad.py``; the
+numbers are in docs/benchmarks.md.
 
-    score = cosine(question, sentence) + LEXICAL_WEIGHT * overlap(question, sentence)
-
-``overlap`` is the share of the question's content words (weighted by how rare they are
-among the candidate sentences, names and numbers counting double) that the sentence
-contains. ``LEXICAL_WEIGHT`` and ``ABSTAIN_BELOW`` were calibrated on SQuAD 2.0 by
-``bench/bench_squad.py``; the numbers are in docs/benchmarks.md.
+Dates in the question (see ``qa.dates``): "What did he say on 7 January?" is answered
+from the documents dated 7 January when one of them answers; otherwise from the whole
+corpus, and ``Answer.note`` says which dates the answer comes from. A "when" question
+answered by a sentence that gives no date of its own ("today I appealed...") gets a note
+with its document's date.
 
 Follow-up questions (see ``resolve_query``): a question that refers back ("he",
 "them", "there", "else", ...) or has at most one content word is searched together
@@ -25,7 +30,6 @@ left out.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -34,7 +38,11 @@ from dataclasses import dataclass, field
 from datetime import date as _date
 from typing import TYPE_CHECKING
 
+from qa.dates import NamedDate, named_dates, spoken
 from qa.errors import InvalidInputError
+from qa.judge import STOPWORDS as _STOPWORDS
+from qa.judge import content_terms
+from qa.judge import words as _words
 from qa.retrieval import Filters, Passage, check_query
 
 if TYPE_CHECKING:
@@ -43,13 +51,14 @@ if TYPE_CHECKING:
     from qa.documents import Document
     from qa.embedding import Embedder
     from qa.index import Index
+    from qa.judge import Judge
 
-__all__ = ["ABSTAIN_BELOW", "ABSTENTION", "Answer", "Candidate", "Citation", "LEXICAL_WEIGHT",
-           "SentenceVectors", "answer", "make_filters", "rank_sentences", "resolve_query"]
+__all__ = ["ABSTAIN_BELOW", "ABSTENTION", "Answer", "Candidate", "Citation", "SentenceVectors",
+           "answer", "content_terms", "make_filters", "rank_sentences", "resolve_query"]
 
-# Calibrated on the first half of the SQuAD 2.0 dev articles (bench/bench_squad.py).
-LEXICAL_WEIGHT = 0.5
-ABSTAIN_BELOW = 0.65
+# The judge's probability below which an answer abstains, calibrated on the first half of
+# the SQuAD 2.0 dev articles (bench/bench_squad.py).
+ABSTAIN_BELOW = 0.15
 # Further sentences join the best one only when they score nearly as well: a weaker
 # sentence is more likely to be about something else than to add to the answer.
 CLOSE_TO_BEST = 0.1
@@ -65,23 +74,12 @@ NAMES = 4            # of which names from the previous answer, lest a list of n
 
 ABSTENTION = "The documents do not answer this question."
 
-_STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before
-being below between both but by can could did do does doing down during each else few for
-from further had has have having he her here hers herself him himself his how i if in into
-is it its itself just me more most my myself no nor not now of off on once only or other our
-ours ourselves out over own same she should so some such than that the their theirs them
-themselves then there these they this those through to too under until up very was we were
-what when where which while who whom whose why will with would you your yours yourself
-say said says tell told many much one two way ways thing things kind type get got make made
-""".split())
 # Words that point back to something said earlier in the conversation.
 _REFERRING = frozenset("""
 he him his she her hers it its they them their theirs this that these those there then
 else also more other another same such former latter
 """.split())
 _ASKS_FOR_MORE = frozenset({"else", "more", "other", "another", "also"})
-_WORD = re.compile(r"[\w’'-]+")
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -136,6 +134,9 @@ class Answer:
     related: tuple[Passage, ...] = ()
     query: str = ""
     score: float | None = None
+    # Said beside the answer: which dates it used when the question named others, or the
+    # date of the document whose sentence answers a "when" question without one.
+    note: str = ""
 
     def __post_init__(self) -> None:
         numbers = [c.n for c in self.citations]
@@ -152,7 +153,7 @@ class Answer:
     def as_json(self) -> dict:
         return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
                 "citations": [c.as_json() for c in self.citations],
-                "related": [p.as_json() for p in self.related]}
+                "related": [p.as_json() for p in self.related], "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,9 @@ class Candidate:
     text: str
     cosine: float
     overlap: float
-    score: float
+    score: float  # the judge's probability that the sentence answers
     vector: np.ndarray = field(repr=False, compare=False, hash=False)
+    features: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
 
 # ----------------------------------------------------------------------------- filters
@@ -190,50 +192,6 @@ def make_filters(since: str | None = None, until: str | None = None,
         raise InvalidInputError(
             f"--since {since} is after --until {until}. Swap them or widen the range.")
     return Filters(since=since, until=until, sources=tuple(sources), doc_ids=tuple(doc_ids))
-
-
-# ----------------------------------------------------------------------------- words
-
-
-def _words(text: str) -> list[str]:
-    return [w.strip("’'-") for w in _WORD.findall(text) if w.strip("’'-")]
-
-
-def _stem(word: str) -> str:
-    """A crude stem: the first five letters keep 'attacked'/'attack', 'aircrafts'/'aircraft'."""
-    word = word.lower()
-    return word if word.isdigit() else word[:5]
-
-
-def content_terms(text: str) -> dict[str, float]:
-    """Stems of the content words of ``text``: names and numbers weigh 2, other words 1."""
-    terms: dict[str, float] = {}
-    for i, word in enumerate(_words(text)):
-        lower = word.lower()
-        if lower in _STOPWORDS or (len(lower) < 2 and not lower.isdigit()):
-            continue
-        # a capital inside the sentence (not its first word) or a digit marks a name/number
-        special = any(c.isdigit() for c in word) or (i > 0 and word[0].isupper())
-        stem = _stem(lower)
-        terms[stem] = max(terms.get(stem, 0.0), 2.0 if special else 1.0)
-    return terms
-
-
-def _overlaps(question: str, sentences: Sequence[str]) -> list[float]:
-    """Weighted share of the question's content words found in each sentence.
-
-    Rarity is measured among the candidate sentences themselves: a word every candidate
-    shares (the corpus's main subject, say) says little about which one answers.
-    """
-    wanted = content_terms(question)
-    if not wanted:
-        return [0.0] * len(sentences)
-    stems = [{_stem(w) for w in _words(s)} for s in sentences]
-    n = len(sentences)
-    weight = {t: w * math.log(1 + (n + 1) / (1 + sum(t in s for s in stems)))
-              for t, w in wanted.items()}
-    total = sum(weight.values())
-    return [sum(w for t, w in weight.items() if t in s) / total for s in stems]
 
 
 # ----------------------------------------------------------------------------- follow-ups
@@ -392,8 +350,8 @@ def _worth_citing(text: str) -> bool:
 
 def rank_sentences(index: Index, embedder: Embedder, question: str, *,
                    query: str | None = None, filters: Filters = Filters(),
-                   passages: int = PASSAGES, lexical_weight: float = LEXICAL_WEIGHT,
-                   cache: SentenceVectors | None = None, words_of: str | None = None,
+                   passages: int = PASSAGES, cache: SentenceVectors | None = None,
+                   words_of: str | None = None, judge: Judge | None = None,
                    ) -> tuple[list[Candidate], list[Passage]]:
     """Every citable sentence of the passages retrieved for ``query``, best first.
 
@@ -401,14 +359,17 @@ def rank_sentences(index: Index, embedder: Embedder, question: str, *,
         question: scored against the sentences.
         query: searched for; defaults to ``question`` (a follow-up passes its expansion).
         passages: how many passages to retrieve.
-        words_of: whose content words the lexical overlap counts; defaults to
-            ``question``.
+        words_of: the question whose words and kind of answer the judge reads; defaults
+            to ``question``.
+        judge: scores the sentences; defaults to the shipped ``qa.judge.load_judge()``.
 
     Returns:
         The scored candidate sentences and the retrieved passages.
     """
+    from qa.judge import FEATURES, Sentence, features, load_judge
     from qa.retrieval import MAX_QUERY_CHARS, search
 
+    judge = judge or load_judge()
     query = check_query(query or question)
     cache = cache or _DEFAULT_CACHE
     q = cache.embed(embedder, [question])[0]
@@ -436,19 +397,49 @@ def rank_sentences(index: Index, embedder: Embedder, question: str, *,
         return [], found
     texts = [t for *_, t in spans]
     vectors = cache.embed(embedder, texts)
-    cosines = vectors @ q
+    cosines = [float(c) for c in vectors @ q]
     # Words inside a quotation belong to its speaker: "Whom did Tokayev ask…" should find
     # "today I appealed…" in his quote, so the speaker's name counts as one of its words.
     said_by = _speakers(index, docs)
-    overlaps = _overlaps(words_of or question,
-                         [f"{t} {_speaker_at(said_by.get(p.doc_id, []), s, e)}"
-                          for p, s, e, t in spans])
+    firsts = {doc_id: _first_citable(doc) for doc_id, doc in docs.items()}
+    neighbours = _neighbour_cosines(docs, spans, cosines)
+    sentences = [
+        Sentence(t, c, p.title, n, s == firsts[p.doc_id],
+                 f"{t} {_speaker_at(said_by.get(p.doc_id, []), s, e)}")
+        for (p, s, e, t), c, n in zip(spans, cosines, neighbours, strict=True)
+    ]
+    rows = features(words_of or question, sentences)
+    scores = judge.score(rows)
+    overlap = FEATURES.index("overlap")
     candidates = [
-        Candidate(p, s, e, t, float(c), float(o), float(c) + lexical_weight * float(o), v)
-        for (p, s, e, t), c, o, v in zip(spans, cosines, overlaps, vectors, strict=True)
+        Candidate(p, s, e, t, c, float(row[overlap]), float(score), v, tuple(row))
+        for (p, s, e, t), c, row, score, v in zip(spans, cosines, rows, scores, vectors,
+                                                   strict=True)
     ]
     candidates.sort(key=lambda c: -c.score)
     return candidates, found
+
+
+def _neighbour_cosines(docs: dict[str, Document], spans: list[tuple[Passage, int, int, str]],
+                       cosines: list[float]) -> list[float | None]:
+    """For each candidate, the best cosine of the candidates right before and after it."""
+    order = sorted(range(len(spans)), key=lambda i: (spans[i][0].doc_id, spans[i][1]))
+    best: list[float | None] = [None] * len(spans)
+    for a, b in zip(order, order[1:], strict=False):
+        (pa, _, ea, _), (pb, sb, _, _) = spans[a], spans[b]
+        if pa.doc_id == pb.doc_id and not docs[pa.doc_id].text[ea:sb].strip():
+            for i, j in ((a, b), (b, a)):
+                best[i] = cosines[j] if best[i] is None else max(best[i], cosines[j])
+    return best
+
+
+def _first_citable(doc: Document) -> int:
+    """Where the first sentence of ``doc`` worth citing starts (-1: none near the top)."""
+    from qa.sentences import sentence_spans
+
+    spans = (_document_sentences(doc) if len(doc.text) <= _SPLIT_WHOLE
+             else sentence_spans(doc.text, 0, min(len(doc.text), 5 * CONTEXT)))
+    return next((s for s, e in spans if _worth_citing(doc.text[s:e])), -1)
 
 
 def _speakers(index: Index, docs: dict[str, Document]) -> dict[str, list]:
@@ -470,8 +461,8 @@ def _speaker_at(quotations: list, start: int, end: int) -> str:
 
 def answer(index: Index, embedder: Embedder, question: str, history: Sequence[Answer] = (),
            filters: Filters = Filters(), max_sentences: int = 3, *,
-           threshold: float = ABSTAIN_BELOW, lexical_weight: float = LEXICAL_WEIGHT,
-           passages: int = PASSAGES, cache: SentenceVectors | None = None) -> Answer:
+           threshold: float = ABSTAIN_BELOW, passages: int = PASSAGES,
+           cache: SentenceVectors | None = None, judge: Judge | None = None) -> Answer:
     """Answer ``question`` with up to ``max_sentences`` verbatim sentences, or abstain.
 
     Args:
@@ -481,12 +472,17 @@ def answer(index: Index, embedder: Embedder, question: str, history: Sequence[An
         max_sentences: at most this many sentences; only those scoring within
             ``CLOSE_TO_BEST`` of the best are added to it.
         threshold: abstain when the best sentence scores below this.
+        judge: scores the sentences; defaults to the shipped one.
 
+    A question naming a date ("on 7 January") is answered from the documents of that
+    date when one of them answers well enough, else from all, with a ``note`` saying so.
     The sentences are grouped by document (the document with the best sentence first)
     and kept in document order within each, so sentences from one text read as they were
     written; the best answer is always in the first group.
     """
     from rapidfuzz import fuzz
+
+    from qa.kinds import asks_for
 
     question = check_query(question)
     if max_sentences < 1:
@@ -498,17 +494,41 @@ def answer(index: Index, embedder: Embedder, question: str, history: Sequence[An
     # nothing; but the words it counts are its own when it has any, so "What did they
     # discuss?" prefers a sentence about discussing to one repeating the last answer.
     own_words = question if content_terms(question) else query
-    candidates, found = rank_sentences(index, embedder, query, query=query,
-                                       filters=filters, passages=passages,
-                                       lexical_weight=lexical_weight, cache=cache,
-                                       words_of=own_words)
+
+    def ranked(within: Filters, dates: Sequence[NamedDate] = ()) -> tuple[list[Candidate],
+                                                                      list[Passage]]:
+        searched, words = query, own_words
+        for n in dates:  # the date chose the documents; left in, its words would outweigh
+            searched = " ".join(searched.replace(n.text, " ").split()) or searched
+            words = " ".join(words.replace(n.text, " ").split()) or words
+        return rank_sentences(index, embedder, searched, query=searched, filters=within,
+                              passages=passages, cache=cache, words_of=words, judge=judge)
+
+    candidates, found, note = None, [], ""
+    named = _named_dates(index, question)
+    if named:
+        dated = _dated_filters(index, filters, named)
+        if dated is not None:
+            candidates, found = ranked(dated, named)
+            if not candidates or candidates[0].score < threshold:
+                candidates = None
+        if candidates is None:
+            wanted = " or ".join(n.label for n in named)
+            note = (f"No document dated {wanted} answers this" if dated is not None else
+                    f"No document is dated {wanted}")
+    if candidates is None:
+        # In a dated corpus the question's date is about the documents, not their words;
+        # in an undated one ("in 1066") it may be what the answer says.
+        dated_corpus = any(d.date for d in index.documents_by_id().values())
+        candidates, found = ranked(filters, named if dated_corpus else ())
     if query != question and _asks_for_more(question):
         cited = {(c.doc_id, c.start, c.end) for turn in history for c in turn.citations}
         candidates = [c for c in candidates if (c.passage.doc_id, c.start, c.end) not in cited]
     related = tuple(found[:RELATED])
     best = candidates[0].score if candidates else None
     if best is None or best < threshold:
-        return Answer(question, ABSTENTION, True, (), related, query, best)
+        return Answer(question, ABSTENTION, True, (), related, query, best,
+                      f"{note}." if note else "")
 
     chosen: list[Candidate] = []
     for c in candidates:
@@ -527,5 +547,36 @@ def answer(index: Index, embedder: Embedder, question: str, history: Sequence[An
                  c.passage.source, c.start, c.end, c.text, c.score)
         for n, c in enumerate(chosen, 1)
     )
+    if note:
+        used = sorted({c.date for c in citations if c.date})
+        note += ("; the answer comes from the document" + ("s" if len(used) > 1 else "")
+                 + " of " + ", ".join(spoken(d) for d in used) + "." if used else
+                 "; the answer comes from undated documents.")
+    elif asks_for(own_words) == "date":
+        note = _date_note(citations[0])
     text = _cited_text(citations)
-    return Answer(question, text, False, citations, related, query, best)
+    return Answer(question, text, False, citations, related, query, best, note)
+
+
+def _named_dates(index: Index, question: str) -> tuple[NamedDate, ...]:
+    return named_dates(question, (d.date for d in index.documents_by_id().values()))
+
+
+def _dated_filters(index: Index, filters: Filters,
+                   named: Sequence[NamedDate]) -> Filters | None:
+    """``filters`` narrowed to the documents of the named dates; None when there are none."""
+    ids = [d.doc_id for d in index.documents_by_id().values()
+           if any(n.holds(d.date) for n in named)
+           and (not filters.doc_ids or d.doc_id in filters.doc_ids)]
+    if not ids:
+        return None
+    return Filters(filters.since, filters.until, filters.sources, tuple(ids))
+
+
+def _date_note(citation: Citation) -> str:
+    """For a "when" question: the document's date, when the sentence gives none itself."""
+    from qa.kinds import has_explicit_date
+
+    if citation.date and not has_explicit_date(citation.quote):
+        return f"The cited document is dated {spoken(citation.date)}."
+    return ""

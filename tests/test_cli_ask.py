@@ -9,7 +9,7 @@ import pytest
 
 from tests.test_cli import SEARCH_KEYS, index_seed, qa
 
-ANSWER_KEYS = {"question", "answer", "abstained", "citations", "related"}
+ANSWER_KEYS = {"question", "answer", "abstained", "citations", "related", "note"}
 CITATION_KEYS = {"n", "doc_id", "path", "title", "date", "source", "start", "end", "quote"}
 
 
@@ -52,6 +52,19 @@ def test_ask_abstains_off_topic(built):
     assert human.returncode == 0, human.stderr
     assert "The documents do not answer this question." in human.stdout
     assert "Closest passages:" in human.stdout
+
+
+def test_ask_prints_the_note_on_dates(built):
+    env, _ = built
+    result = qa("ask", "When did Tokayev appeal to the CSTO?", "-n", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "appealed to the heads of the CSTO" in " ".join(result.stdout.split())
+    assert "Note: The cited document is dated 6 January 2022." in result.stdout
+    data = json.loads(qa("ask", "Where was the session held on 9 January?", "--json",
+                         env=env).stdout)
+    assert data["note"].startswith("No document is dated 9 January 2022")
+    plain = json.loads(qa("ask", "Where was the session held?", "--json", env=env).stdout)
+    assert plain["note"] == ""
 
 
 def test_ask_human_output_lists_numbered_citations(built):
