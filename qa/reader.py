@@ -61,7 +61,7 @@ class ReaderConfig:
     url: str
     model: str = "default"
     timeout: float = 10.0
-    max_tokens: int = 24
+    max_tokens: int = 16
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
