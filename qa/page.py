@@ -232,7 +232,7 @@ def show_verdict(qa: Assistant, verdict) -> None:
     if verdict.differences and verdict.match:
         st.caption("The quote against the source: the source's words struck through in "
                    "red, the quote's own words underlined in green.")
-        st.markdown(DIFF_STYLE + word_diff(verdict.quote, verdict.match.text),
+        st.markdown(DIFF_STYLE + word_diff(verdict.quote, verdict.differences),
                     unsafe_allow_html=True)
     if verdict.differences:
         st.table([{"change": d.op, "quote says": d.quote, "source says": d.source}

@@ -7,11 +7,11 @@ page shows only what these functions return.
 from __future__ import annotations
 
 import html
-import re
-import unicodedata
-from difflib import SequenceMatcher
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from qa.verify import ELISION, TOKEN
+if TYPE_CHECKING:
+    from qa.verify import Difference
 
 __all__ = ["context_window", "escape_markdown", "highlight", "word_diff"]
 
@@ -51,47 +51,21 @@ def escape_markdown(text: str) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
 
 
-# Words and numbers as qa.verify compares them, plus the elision marks a quote may use.
-_WORD = re.compile(f"(?P<elision>{ELISION.pattern})|{TOKEN.pattern}")
-_ELIDED = "\0elision"  # never equal to a word, so elided source words are not "equal"
+def word_diff(quote: str, differences: Sequence[Difference]) -> str:
+    """HTML of ``quote`` with ``qa.verify``'s differences marked in it.
 
-
-def _words(text: str) -> list[tuple[str, int, int]]:
-    out = []
-    for m in _WORD.finditer(text):
-        if m.group("elision"):
-            out.append((_ELIDED, m.start(), m.end()))
-        else:
-            norm = unicodedata.normalize("NFKC", m.group()).lower()
-            out.append((norm.replace("’", "'").replace("`", "'"), m.start(), m.end()))
-    return out
-
-
-def word_diff(quote: str, source: str) -> str:
-    """HTML of ``quote`` with the changes from ``source`` marked word by word.
-
-    Source words the quote drops or replaces are in ``<del>``, the quote's own words in
-    ``<ins>``; case, punctuation and typography are ignored as ``qa.verify`` ignores them,
-    and source words skipped at a marked elision ("...", "[…]") are not shown as deleted.
-    Both texts are escaped.
+    The source's words that the quote drops or replaces are in ``<del>``, the quote's own
+    words in ``<ins>``: the very changes the verdict lists, drawn where they are in the
+    quote. Both texts are escaped.
     """
-    q, s = _words(quote), _words(source)
-    matcher = SequenceMatcher(None, [w for w, _, _ in s], [w for w, _, _ in q], autojunk=False)
     parts, cursor = [], 0
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        at = q[j1][1] if j1 < len(q) else len(quote)
-        parts.append(html.escape(quote[cursor:at]))
-        cursor = at
-        quoted = [w for w, _, _ in q[j1:j2]]
-        if quoted and all(w == _ELIDED for w in quoted):
-            continue  # an elision: the skipped words are the quote's choice, and marked
-        deleted = f"<del>{html.escape(source[s[i1][1]:s[i2 - 1][2]])}</del>" if i2 > i1 else ""
-        if j2 > j1:
-            cursor = q[j2 - 1][2]
-            parts.append(f"{deleted}<ins>{html.escape(quote[at:cursor])}</ins>")
+    for d in sorted(differences, key=lambda d: (d.start, d.end)):
+        parts.append(html.escape(quote[cursor:d.start]))
+        deleted = f"<del>{html.escape(d.source)}</del>" if d.source else ""
+        if d.end > d.start:
+            parts.append(f"{deleted}<ins>{html.escape(quote[d.start:d.end])}</ins>")
         else:  # words dropped: keep a space between them and the quote's next word
-            parts.append(f"{deleted} " if at < len(quote) else f" {deleted}")
+            parts.append(f"{deleted} " if d.start < len(quote) else f" {deleted}")
+        cursor = max(cursor, d.end)
     parts.append(html.escape(quote[cursor:]))
     return f'<div class="qa-diff">{"".join(parts)}</div>'

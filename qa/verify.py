@@ -76,16 +76,22 @@ class Difference:
 
     ``op`` is from the quote's side: ``replace`` (the quote has other words),
     ``insert`` (the quote adds words the source lacks), ``delete`` (the quote drops
-    source words without marking an elision).
+    source words without marking an elision). ``start`` and ``end`` are where in the quote
+    the change is, ``quote_text[start:end] == quote`` (an empty span for a delete, at the
+    place the source's words would be), so the page draws the same changes in the quote.
     """
 
     op: str
     quote: str
     source: str
+    start: int = 0
+    end: int = 0
 
     def __post_init__(self) -> None:
         if self.op not in ("replace", "insert", "delete"):
             raise ValueError(f"unknown difference op {self.op!r}")
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"difference span ({self.start}, {self.end}) is not a span")
 
     def as_json(self) -> dict:
         return {"op": self.op, "quote": self.quote, "source": self.source}
@@ -469,9 +475,14 @@ def _differences(alignment: _Alignment, parts: list[list[_Token]],
             source_words, quote_words = source[s0:s1], part[q0:q1]
             op = "replace" if source_words and quote_words else (
                 "insert" if quote_words else "delete")
+            if quote_words:
+                start, end = quote_words[0].start, quote_words[-1].end
+            else:  # dropped words: the gap before the quote's next word, or after its last
+                start = end = part[q0].start if q0 < len(part) else part[-1].end
             differences.append(Difference(
-                op, quote[quote_words[0].start:quote_words[-1].end] if quote_words else "",
-                doc.text[source_words[0].start:source_words[-1].end] if source_words else ""))
+                op, quote[start:end],
+                doc.text[source_words[0].start:source_words[-1].end] if source_words else "",
+                start, end))
             meaning_changed |= _changes_meaning([t.norm for t in quote_words],
                                                 [t.norm for t in source_words])
     return differences, meaning_changed

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from qa.render import context_window, highlight, word_diff
+from qa.verify import Difference
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -34,26 +35,28 @@ def test_context_window_stays_in_bounds():
     assert context_window(text, 10, 20, radius=1000) == (0, 50)
 
 
-@pytest.mark.parametrize(("quote", "source", "expected"), [
-    ("I head up the anti-terrorism command.", "I head up the counter-terrorism command.",
+@pytest.mark.parametrize(("quote", "differences", "expected"), [
+    ("I head up the anti-terrorism command.", [Difference("replace", "anti", "counter", 14, 18)],
      "I head up the <del>counter</del><ins>anti</ins>-terrorism command."),
-    ("I head the command.", "I head up the command.", "I head <del>up</del> the command."),
-    ("We sent six planes today.", "We sent five aircraft today.",
+    ("I head the command.", [Difference("delete", "", "up", 7, 7)],
+     "I head <del>up</del> the command."),
+    ("We sent six planes today.", [Difference("replace", "six planes", "five aircraft", 8, 18)],
      "We sent <del>five aircraft</del><ins>six planes</ins> today."),
-    ("We will never stop", "We will stop", "We will <ins>never</ins> stop"),
-    ("We will", "We will stop", "We will <del>stop</del>"),
-    # case, punctuation and typography are not changes
-    ("“WE WILL stop”", "We will, stop.", "“WE WILL stop”"),
-    # words skipped at a marked elision are the quote's choice, not a deletion
-    ("I head up [...] command.", "I head up the counter-terrorism command.",
-     "I head up [...] command."),
+    ("We will never stop", [Difference("insert", "never", "", 8, 13)],
+     "We will <ins>never</ins> stop"),
+    ("We will", [Difference("delete", "", "stop", 7, 7)], "We will <del>stop</del>"),
+    ("“WE WILL stop”", [], "“WE WILL stop”"),
+    # drawn in the quote's order, whatever order they come in
+    ("a b c", [Difference("replace", "c", "z", 4, 5), Difference("replace", "a", "y", 0, 1)],
+     "<del>y</del><ins>a</ins> b <del>z</del><ins>c</ins>"),
 ])
-def test_word_diff_marks_changed_words(quote, source, expected):
-    assert word_diff(quote, source) == f'<div class="qa-diff">{expected}</div>'
+def test_word_diff_draws_the_verdicts_differences(quote, differences, expected):
+    assert word_diff(quote, differences) == f'<div class="qa-diff">{expected}</div>'
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_word_diff_escapes_both_texts(payload):
-    out = word_diff(f"Quote {payload} ends.", f"Source {payload} ends here.")
+    quote = f"Quote {payload} ends."
+    out = word_diff(quote, [Difference("replace", "Quote", f"Source {payload}", 0, 5)])
     assert "<script" not in out and "<img" not in out and "<a " not in out
-    assert "<del>Source</del><ins>Quote</ins>" in out and "&lt;" in out
+    assert "<ins>Quote</ins>" in out and "&lt;" in out

@@ -173,6 +173,28 @@ def test_every_word_change_is_listed_as_written(gold_index, real_embedder, quote
     assert list(v.differences) == expected
 
 
+@pytest.mark.parametrize("quote", [
+    "I head up the anti-terrorism command.",
+    "the Almaty airport along with about six aircrafts, including foreign ones",
+    "We are well aware that they are now rampaging in Almaty and other cities.",
+    "Together we will definitely lose.",
+])
+def test_the_page_draws_exactly_the_listed_differences(gold_index, real_embedder, quote):
+    from qa.render import word_diff
+
+    v = verify(gold_index, real_embedder, quote)
+    assert v.verdict == "altered" and v.differences
+    drawn = word_diff(quote, v.differences)
+    for d in v.differences:
+        assert quote[d.start:d.end] == d.quote
+        if d.quote:
+            assert f"<ins>{d.quote}</ins>" in drawn
+        if d.source:
+            assert f"<del>{d.source}</del>" in drawn
+    assert drawn.count("<ins>") == sum(1 for d in v.differences if d.quote)
+    assert drawn.count("<del>") == sum(1 for d in v.differences if d.source)
+
+
 @pytest.mark.parametrize(
     ("quote", "changed"),
     [
