@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from qa.embedding import Embedder
     from qa.index import Index
     from qa.judge import Judge
+    from qa.reader import ReaderConfig
 
 __all__ = ["ABSTAIN_BELOW", "ABSTENTION", "Answer", "Candidate", "Citation", "SentenceVectors",
            "answer", "content_terms", "make_filters", "rank_sentences", "resolve_query"]
@@ -67,6 +68,7 @@ NEAR_DUPLICATE = 90  # rapidfuzz ratio (0-100) above which two sentences say the
 # most of an answer's time; on SQuAD the cited sentence came from the first 4 passages as
 # often as from the first 12 (docs/benchmarks.md, section "squad").
 PASSAGES = 4
+READER_CANDIDATES = 8  # the judge's best sentences an LLM reader chooses among
 RELATED = 3          # closest passages listed with an answer or an abstention
 CONTEXT = 1000       # characters read around a passage to finish its cut sentences
 CARRIED = 12         # words a follow-up question takes over from the conversation
@@ -137,6 +139,7 @@ class Answer:
     # Said beside the answer: which dates it used when the question named others, or the
     # date of the document whose sentence answers a "when" question without one.
     note: str = ""
+    names_date: bool = False  # the question named a date ("on 7 January")
 
     def __post_init__(self) -> None:
         numbers = [c.n for c in self.citations]
@@ -153,7 +156,18 @@ class Answer:
     def as_json(self) -> dict:
         return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
                 "citations": [c.as_json() for c in self.citations],
-                "related": [p.as_json() for p in self.related], "note": self.note}
+                "related": [p.as_json() for p in self.related], "note": self.note,
+                "source_line": self.source_line}
+
+    @property
+    def source_line(self) -> str:
+        """For a question that names a date, the document and date the answer comes from,
+        said first ("From “…”, 7 January 2022:"); otherwise ''."""
+        if not self.names_date or not self.citations:
+            return ""
+        first = self.citations[0]
+        when = spoken(first.date) if first.date else "undated"
+        return f"From “{first.title}”, {when}:"
 
 
 @dataclass(frozen=True)
@@ -462,7 +476,8 @@ def _speaker_at(quotations: list, start: int, end: int) -> str:
 def answer(index: Index, embedder: Embedder, question: str, history: Sequence[Answer] = (),
            filters: Filters = Filters(), max_sentences: int = 3, *,
            threshold: float = ABSTAIN_BELOW, passages: int = PASSAGES,
-           cache: SentenceVectors | None = None, judge: Judge | None = None) -> Answer:
+           cache: SentenceVectors | None = None, judge: Judge | None = None,
+           reader: ReaderConfig | None = None) -> Answer:
     """Answer ``question`` with up to ``max_sentences`` verbatim sentences, or abstain.
 
     Args:
@@ -473,6 +488,9 @@ def answer(index: Index, embedder: Embedder, question: str, history: Sequence[An
             ``CLOSE_TO_BEST`` of the best are added to it.
         threshold: abstain when the best sentence scores below this.
         judge: scores the sentences; defaults to the shipped one.
+        reader: an LLM server that picks, among the judge's best ``READER_CANDIDATES``
+            sentences, those that answer (``qa.reader``); when it cannot be used the judge
+            answers, and the ``note`` says why.
 
     A question naming a date ("on 7 January") is answered from the documents of that
     date when one of them answers well enough, else from all, with a ``note`` saying so.
@@ -526,13 +544,15 @@ def answer(index: Index, embedder: Embedder, question: str, history: Sequence[An
         candidates = [c for c in candidates if (c.passage.doc_id, c.start, c.end) not in cited]
     related = tuple(found[:RELATED])
     best = candidates[0].score if candidates else None
-    if best is None or best < threshold:
-        return Answer(question, ABSTENTION, True, (), related, query, best,
-                      f"{note}." if note else "")
+    picked, notice = _read(reader, question, candidates)
+    if picked == [] or (picked is None and (best is None or best < threshold)):
+        note = " ".join(x for x in (f"{note}." if note else "", notice) if x)
+        return Answer(question, ABSTENTION, True, (), related, query, best, note, bool(named))
 
     chosen: list[Candidate] = []
-    for c in candidates:
-        if len(chosen) == max_sentences or c.score < max(threshold, best - CLOSE_TO_BEST):
+    for c in picked or candidates:
+        if len(chosen) == max_sentences or (
+                picked is None and c.score < max(threshold, best - CLOSE_TO_BEST)):
             break
         if any(fuzz.ratio(c.text, k.text) > NEAR_DUPLICATE or float(c.vector @ k.vector) > 0.9
                for k in chosen):
@@ -554,8 +574,24 @@ def answer(index: Index, embedder: Embedder, question: str, history: Sequence[An
                  "; the answer comes from undated documents.")
     elif asks_for(own_words) == "date":
         note = _date_note(citations[0])
+    note = " ".join(x for x in (note, notice) if x)
     text = _cited_text(citations)
-    return Answer(question, text, False, citations, related, query, best, note)
+    return Answer(question, text, False, citations, related, query, best, note, bool(named))
+
+
+def _read(reader: ReaderConfig | None, question: str, candidates: list[Candidate]
+          ) -> tuple[list[Candidate] | None, str]:
+    """The candidates an LLM reader picks (``[]``: none answers), or None and the notice
+    of why the judge answers instead; ``(None, "")`` without a reader."""
+    if reader is None or not candidates:
+        return None, ""
+    from qa.reader import choose
+
+    shown = candidates[:READER_CANDIDATES]
+    reading = choose(question, [c.text for c in shown], reader)
+    if reading.chosen is None:
+        return None, reading.notice or ""
+    return [shown[i] for i in reading.chosen], ""
 
 
 def _named_dates(index: Index, question: str) -> tuple[NamedDate, ...]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from qa.embedding import Embedder
     from qa.index import Index, Progress, UpdateReport
     from qa.quotes import Quotation
+    from qa.reader import ReaderConfig
     from qa.retrieval import Filters, Passage
     from qa.verify import Verdict
 
@@ -126,7 +127,17 @@ class Assistant:
 
         check_query(question)  # an empty question should not wait for the model
         return answer(self.index, self.embedder, question, history, filters or Filters(),
-                      max_sentences)
+                      max_sentences, reader=self.reader)
+
+    @property
+    def reader(self) -> ReaderConfig | None:
+        """The optional LLM reader the settings name, or None."""
+        from qa.reader import ReaderConfig
+
+        if not self.settings.llm_url:
+            return None
+        return ReaderConfig(self.settings.llm_url, self.settings.llm_model,
+                            self.settings.llm_timeout)
 
     def documents(self) -> list[IndexedDocument]:
         return self.index.chunks.documents()

@@ -500,6 +500,8 @@ def chat(max_sentences, corpus, index_dir, model, fp32, as_json, since, until, s
 
 
 def _echo_answer(result) -> None:
+    if result.source_line:
+        click.echo(result.source_line)
     click.echo(click.wrap_text(result.answer, width=100, preserve_paragraphs=True))
     if getattr(result, "note", ""):
         click.echo(f"Note: {result.note}")

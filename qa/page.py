@@ -157,6 +157,8 @@ def _document_text(qa: Assistant, doc_id: str) -> str:
 def show_answer(qa: Assistant, answer, turn: int = 0) -> None:
     if answer.abstained:
         st.warning(escape_markdown(answer.answer), icon="🤷")
+        if answer.note:
+            st.caption(escape_markdown(answer.note))
         if answer.related:
             st.caption("Possibly related passages")
         for p in answer.related:
@@ -164,7 +166,11 @@ def show_answer(qa: Assistant, answer, turn: int = 0) -> None:
                              f"{p.start}–{p.end}"):
                 show_passage(qa, p.doc_id, p.start, p.end, p.text)
         return
+    if answer.source_line:
+        st.markdown(f"**{escape_markdown(answer.source_line)}**")
     st.markdown(escape_markdown(answer.answer))
+    if answer.note:
+        st.caption(escape_markdown(answer.note))
     for c in answer.citations:
         with st.expander(f"[{c.n}] {c.title} · {c.date or 'undated'} · characters "
                          f"{c.start}–{c.end}"):

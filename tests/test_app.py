@@ -283,3 +283,11 @@ def test_library_without_dates_skips_the_timeline(tmp_path, monkeypatch, real_em
     assert not at.get("vega_lite_chart")
     assert "No document has a date" in " ".join(c.value for c in at.caption)
     st.cache_resource.clear()
+
+
+def test_an_answer_to_a_question_naming_a_date_says_first_where_it_comes_from(page_env):
+    at = ask(start(), "Whom did Tokayev ask for help on 6 January?")
+    first = at.chat_message[1].markdown[0].value
+    assert first.startswith("**From “President Kassym")
+    assert "6 January 2022" in first
+    assert "CSTO" in at.chat_message[1].markdown[1].value

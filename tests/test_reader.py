@@ -393,3 +393,52 @@ def test_a_real_server_that_is_killed_gives_a_fallback():
         pass  # killed on leaving the block
     assert_fallback(choose(QUESTION, SENTENCES, ReaderConfig(url, timeout=5)), url,
                     "could not be reached")
+
+
+# --- the reader inside an answer: the real model, the seed, a scripted server ------------
+
+ASK = "Whom did Tokayev ask for help?"
+
+
+def test_an_answer_cites_the_sentence_the_reader_picks(seed_index, real_embedder, served):
+    from qa.answer import READER_CANDIDATES, answer, rank_sentences
+
+    url, script = served
+    shown = rank_sentences(seed_index, real_embedder, ASK)[0][:READER_CANDIDATES]
+    script.body = completion("3")
+    result = answer(seed_index, real_embedder, ASK, reader=ReaderConfig(url, timeout=5))
+    assert not result.abstained and not result.note
+    [citation] = result.citations
+    assert citation.quote == shown[2].text  # the third candidate the reader was shown
+    stored = seed_index.chunks.document(citation.doc_id).text
+    assert stored[citation.start:citation.end] == citation.quote
+    sent = script.received[-1]["messages"][-1]["content"]
+    assert shown[2].text[:40] in sent
+
+
+def test_the_reader_saying_none_makes_the_answer_abstain(seed_index, real_embedder, served):
+    from qa.answer import ABSTENTION, answer
+
+    url, script = served
+    script.body = completion("none")
+    result = answer(seed_index, real_embedder, ASK, reader=ReaderConfig(url, timeout=5))
+    assert result.abstained and result.answer == ABSTENTION and not result.citations
+
+
+@pytest.mark.parametrize("trouble", ["down", "nonsense", "slow"])
+def test_a_reader_in_trouble_leaves_the_answer_to_the_judge_with_a_notice(
+        seed_index, real_embedder, served, trouble):
+    from qa.answer import answer
+
+    url, script = served
+    if trouble == "down":
+        url = f"http://127.0.0.1:{free_port()}"
+    elif trouble == "nonsense":
+        script.body = completion("<html>I think sentence 42 or maybe 0</html>")
+    else:
+        script.body, script.delay = completion("1"), 3.0
+    alone = answer(seed_index, real_embedder, ASK)
+    result = answer(seed_index, real_embedder, ASK, reader=ReaderConfig(url, timeout=1))
+    assert [c.quote for c in result.citations] == [c.quote for c in alone.citations]
+    assert result.note.endswith("; answered with the local scorer.")
+    assert "\n" not in result.note and "Traceback" not in result.note
