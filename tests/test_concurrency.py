@@ -80,6 +80,18 @@ def consistent(spans: Spans, versions: dict[int, dict[str, str]]) -> bool:
                for texts in versions.values())
 
 
+def run_together(threads: list[threading.Thread], timeout: float) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+
+
+def assert_one_version_each(results: list[Spans], versions: dict[int, dict[str, str]]) -> None:
+    mixed = [spans for spans in results if not consistent(spans, versions)]
+    assert not mixed, f"{len(mixed)} results are no single version's text, e.g. {mixed[0]}"
+
+
 def answer_spans(answer) -> Spans:
     return ([(c.doc_id, c.start, c.end, c.quote) for c in answer.citations]
             + [(p.doc_id, p.start, p.end, p.text) for p in answer.related])
@@ -144,19 +156,14 @@ def test_threads_keep_answering_from_one_version_while_updates_run(tmp_path):
             final.append(max(versions))
             done.set()
 
-    threads = [threading.Thread(target=reader, args=(n,)) for n in range(3)]
-    threads.append(threading.Thread(target=writer))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_together([threading.Thread(target=reader, args=(n,)) for n in range(3)]
+                 + [threading.Thread(target=writer)], timeout=120)
 
     assert not errors, errors[0]
     assert len(versions) == updates + 1
     assert len(results) > 100
     assert all(spans for spans in results)
-    mixed = [spans for spans in results if not consistent(spans, versions)]
-    assert not mixed, f"{len(mixed)} results are no single version's text, e.g. {mixed[0]}"
+    assert_one_version_each(results, versions)
     for observed in seen:
         assert final[0] in observed  # every reader moved on to the last version
         assert len(observed) >= 3  # and to versions in between
@@ -199,17 +206,12 @@ def test_one_real_model_shared_by_an_upload_and_the_questions(tmp_path, real_emb
         finally:
             done.set()
 
-    threads = [threading.Thread(target=reader) for _ in range(2)]
-    threads.append(threading.Thread(target=writer))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
+    run_together([threading.Thread(target=reader) for _ in range(2)]
+                 + [threading.Thread(target=writer)], timeout=300)
 
     assert not errors, errors[0]
     assert len(versions) == updates + 1 and len(results) >= 2 * updates
-    mixed = [spans for spans in results if not consistent(spans, versions)]
-    assert not mixed, f"{len(mixed)} results are no single version's text, e.g. {mixed[0]}"
+    assert_one_version_each(results, versions)
     # the shared model still embeds as it did before the concurrent use
     alone = real_embedder.embed([QUESTION])[0]
     assert float(alone @ real_embedder.embed([QUESTION, QUERY])[0]) > 0.999
