@@ -191,7 +191,7 @@ class Candidate:
 def make_filters(since: str | None = None, until: str | None = None,
                  sources: Sequence[str] = (), doc_ids: Sequence[str] = ()) -> Filters:
     """Checked ``Filters``: dates must be real ISO ``YYYY-MM-DD`` dates, in order."""
-    for name, value in (("since", since), ("until", until)):
+    for name, value in (("start", since), ("end", until)):
         if value is None:
             continue
         try:
@@ -200,11 +200,11 @@ def make_filters(since: str | None = None, until: str | None = None,
             _date.fromisoformat(value)
         except ValueError:
             raise InvalidInputError(
-                f"Invalid --{name} date {value!r}. Give a date as YYYY-MM-DD, e.g. 2022-01-06."
+                f"Invalid {name} date {value!r}. Give a date as YYYY-MM-DD, e.g. 2022-01-06."
             ) from None
     if since and until and since > until:
-        raise InvalidInputError(
-            f"--since {since} is after --until {until}. Swap them or widen the range.")
+        raise InvalidInputError(f"The start date {since} is after the end date {until}. "
+                                "Swap them or widen the range.")
     return Filters(since=since, until=until, sources=tuple(sources), doc_ids=tuple(doc_ids))
 
 

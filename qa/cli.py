@@ -64,9 +64,9 @@ def _assistant(corpus, index_dir, model, fp32):
 def _filter_options(f: Callable) -> Callable:
     """Options that restrict which documents may answer (search, ask, chat, verify)."""
     options = [
-        click.option("--since", metavar="YYYY-MM-DD",
+        click.option("--since", metavar="YYYY-MM-DD", callback=_iso_date,
                      help="Only documents dated on or after this day."),
-        click.option("--until", metavar="YYYY-MM-DD",
+        click.option("--until", metavar="YYYY-MM-DD", callback=_iso_date,
                      help="Only documents dated on or before this day."),
         click.option("--source", "sources", multiple=True,
                      help="Only documents from this source (repeatable)."),
@@ -78,10 +78,27 @@ def _filter_options(f: Callable) -> Callable:
     return f
 
 
+def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --since or --until value, refused as a usage error unless it is a real date."""
+    from qa.answer import make_filters
+    from qa.errors import InvalidInputError
+
+    if value is not None:
+        try:
+            make_filters(since=value)
+        except InvalidInputError:
+            raise click.BadParameter(
+                f"{value!r} is not a date. Give it as YYYY-MM-DD, e.g. 2022-01-06.") from None
+    return value
+
+
 def _filters(qa, since, until, sources, doc_ids):
     """Checked filters; --doc accepts whatever `qa show` accepts."""
     from qa.answer import make_filters
 
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since} is after --until {until}. "
+                               "Swap them or widen the range.")
     filters = make_filters(since, until, sources)  # check the dates before loading anything
     if doc_ids:
         filters = make_filters(since, until, sources, [qa.document(d).doc_id for d in doc_ids])

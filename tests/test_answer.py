@@ -222,10 +222,10 @@ def test_doc_filter(seed_index, real_embedder):
 
 
 @pytest.mark.parametrize(("since", "until", "message"), [
-    ("2022-13-01", None, "Invalid --since date '2022-13-01'. Give a date as YYYY-MM-DD"),
-    ("06/01/2022", None, "Invalid --since date"),
-    (None, "2022-1-6", "Invalid --until date"),
-    ("2022-02-01", "2022-01-01", "--since 2022-02-01 is after --until 2022-01-01"),
+    ("2022-13-01", None, "Invalid start date '2022-13-01'. Give a date as YYYY-MM-DD"),
+    ("06/01/2022", None, "Invalid start date"),
+    (None, "2022-1-6", "Invalid end date"),
+    ("2022-02-01", "2022-01-01", "The start date 2022-02-01 is after the end date 2022-01-01"),
 ])
 def test_bad_dates_are_refused(since, until, message):
     with pytest.raises(InvalidInputError, match=re.escape(message)):
@@ -270,7 +270,7 @@ def test_scores_separate_answers_from_off_topic_questions(seed_index, real_embed
 
 
 def test_the_python_api_checks_filter_dates(seed_index, real_embedder):
-    with pytest.raises(InvalidInputError, match="Invalid --until date"):
+    with pytest.raises(InvalidInputError, match="Invalid end date"):
         answer(seed_index, real_embedder, "Where was the session held?",
                filters=Filters(until="January 2022"))
 

@@ -55,9 +55,10 @@ def run(args, env, monkeypatch, capsys) -> tuple[int, str]:
 F = "{files}"  # replaced by the fixture's folder of test files
 CASES = [
     # (args, extra environment, exit code, words the one line must hold)
-    (["search", "x", "--since", "2022-13-01"], {}, 1, "since"),
-    (["search", "x", "--since", "yesterday"], {}, 1, "YYYY-MM-DD"),
-    (["ask", "x", "--since", "2022-02-01", "--until", "2022-01-01"], {}, 1, "after"),
+    (["search", "x", "--since", "2022-13-01"], {}, 2, "--since"),
+    (["search", "x", "--since", "yesterday"], {}, 2, "YYYY-MM-DD"),
+    (["ask", "x", "--since", "2022-02-01", "--until", "2022-01-01"], {}, 2, "after --until"),
+    (["verify", "x", "--until", "6 January"], {}, 2, "--until"),
     (["search", "x", "-k", "0"], {}, 1, "at least 1"),
     (["search", "x", "-k", "many"], {}, 2, "-k"),
     (["ask", "x", "-n", "0"], {}, 2, "max-sentences"),
