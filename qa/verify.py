@@ -84,8 +84,9 @@ class Difference:
     op: str
     quote: str
     source: str
-    start: int = 0
-    end: int = 0
+    # where the change is in the quote: for drawing it, not part of what the change is
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if self.op not in ("replace", "insert", "delete"):

@@ -24,11 +24,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from qa.align import key
 from qa.chunking import ChunkerSettings, chunk_document, chunk_text
 from qa.documents import Document
 from qa.index import Index, update
 from qa.sentences import sentence_spans
-from qa.verify import TOKEN, Difference, _norm, _tokens, normalise_words, verify
+from qa.verify import TOKEN, Difference, _tokens, normalise_words, verify
 from tests.conftest import FakeEmbedder, copy_seed
 
 FAST = settings(max_examples=150, deadline=None)
@@ -122,7 +123,7 @@ def test_word_offsets_point_back_into_the_original_text(text):
     previous_end, kept = 0, set()
     for token in _tokens(text):
         assert previous_end <= token.start < token.end <= len(text)
-        assert _norm(text[token.start:token.end]) == token.norm
+        assert key(text[token.start:token.end]) == token.norm
         previous_end = token.end
         kept.update(range(token.start, token.end))
     assert not [c for i, c in enumerate(text) if i not in kept and c.isalnum()]
