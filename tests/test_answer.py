@@ -254,7 +254,8 @@ def test_answer_refuses_markers_without_citations_and_uncited_text():
 def test_json_contract(seed_index, real_embedder):
     a = answer(seed_index, real_embedder, "What happened at the Almaty airport?")
     data = a.as_json()
-    assert set(data) == {"question", "answer", "abstained", "citations", "related", "note"}
+    assert set(data) == {"question", "answer", "abstained", "citations", "related", "note",
+                         "source_line"}
     assert set(data["citations"][0]) == {"n", "doc_id", "path", "title", "date", "source",
                                          "start", "end", "quote"}
 

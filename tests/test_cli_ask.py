@@ -9,7 +9,8 @@ import pytest
 
 from tests.test_cli import SEARCH_KEYS, index_seed, qa
 
-ANSWER_KEYS = {"question", "answer", "abstained", "citations", "related", "note"}
+ANSWER_KEYS = {"question", "answer", "abstained", "citations", "related", "note",
+               "source_line"}
 CITATION_KEYS = {"n", "doc_id", "path", "title", "date", "source", "start", "end", "quote"}
 
 
@@ -64,7 +65,10 @@ def test_ask_prints_the_note_on_dates(built):
                          env=env).stdout)
     assert data["note"].startswith("No document is dated 9 January 2022")
     plain = json.loads(qa("ask", "Where was the session held?", "--json", env=env).stdout)
-    assert plain["note"] == ""
+    assert plain["note"] == "" and plain["source_line"] == ""
+    dated = qa("ask", "Where was the session held on 6 January?", env=env)
+    assert dated.stdout.startswith("From “President Kassym-Jomart Tokayev held a session of "
+                                   "the Security Council”, 6 January 2022:\n")
 
 
 def test_ask_human_output_lists_numbered_citations(built):
