@@ -101,11 +101,13 @@ def test_ask_expand_verify_upload_and_inert_payload(page, server):
     page.get_by_text("nineteen million tonnes").first.wait_for(timeout=60_000)
 
     ask(page, "What did the statement about grain exports contain?")
-    page.get_by_text("[1]").last.wait_for(timeout=60_000)
     # the third exchange is drawn above the input, which stays below the whole conversation
+    page.wait_for_function(
+        "document.querySelectorAll(\"[data-testid='stChatMessage']\").length >= 6",
+        timeout=60_000)
+    page.get_by_text("[1]").last.wait_for(timeout=60_000)
     last_message = page.locator("[data-testid='stChatMessage']").last.bounding_box()
     chat_input = page.get_by_placeholder("Ask the documents…").bounding_box()
-    assert page.locator("[data-testid='stChatMessage']").count() >= 6
     assert chat_input["y"] >= last_message["y"] + last_message["height"]
     for expander in page.get_by_text("Payload test").all():
         expander.click()
