@@ -71,13 +71,16 @@ def real_embedder():
     return load_embedder()
 
 
+def build_index(corpus: Path, index: Path, embedder):
+    """Index ``corpus`` into ``index`` with ``embedder`` and load it."""
+    from qa.index import Index, update
+
+    update(corpus, index, model=embedder.name, load_embedder=lambda _: embedder)
+    return Index.load(index, model=embedder.name)
+
+
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, real_embedder):
     """The seed indexed once with the packaged model, for read-only tests."""
-    from qa.index import Index, update
-
     root = tmp_path_factory.mktemp("seed-index")
-    corpus = copy_seed(root / "corpus")
-    update(corpus, root / "index", model=real_embedder.name,
-           load_embedder=lambda _: real_embedder)
-    return Index.load(root / "index", model=real_embedder.name)
+    return build_index(copy_seed(root / "corpus"), root / "index", real_embedder)

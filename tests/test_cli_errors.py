@@ -19,13 +19,10 @@ from qa.cli import main
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, real_embedder):
-    from qa.index import update
-    from tests.conftest import copy_seed
+    from tests.conftest import build_index, copy_seed
 
     root = tmp_path_factory.mktemp("cli-errors")
-    corpus = copy_seed(root / "corpus")
-    update(corpus, root / "index", model=real_embedder.name,
-           load_embedder=lambda _: real_embedder)
+    build_index(copy_seed(root / "corpus"), root / "index", real_embedder)
     files = root / "files"
     files.mkdir()
     (files / "bad-utf8.csv").write_bytes(b"quote,speaker\n\xff\xfe broken \xc3\n")

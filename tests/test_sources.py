@@ -12,10 +12,9 @@ import json
 
 import pytest
 
-from qa.index import Index, update
 from qa.retrieval import Filters
 from qa.verify import verify
-from tests.conftest import copy_seed
+from tests.conftest import build_index, copy_seed
 
 TOKAYEV = "Kassym-Jomart Tokayev"
 REPORT_EARLY = """Kazakhstan asks allies for help
@@ -60,9 +59,7 @@ def sources_index(tmp_path_factory, real_embedder):
     _write(corpus / "speeches" / "address.txt", ADDRESS, {"date": "2022-01-07"})
     (corpus / "folders.toml").write_text('["news"]\nkind = "secondary"\n\n'
                                          f'["speeches"]\nspeaker = "{TOKAYEV}"\n')
-    update(corpus, root / "index", model=real_embedder.name,
-           load_embedder=lambda _: real_embedder)
-    index = Index.load(root / "index", model=real_embedder.name)
+    index = build_index(corpus, root / "index", real_embedder)
     index.root = root  # for the CLI test
     return index
 
