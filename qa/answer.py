@@ -350,7 +350,6 @@ def passage_sentences(doc: Document, passage: Passage) -> list[tuple[int, int]]:
     return spans
 
 
-_ENDS_SENTENCE = re.compile(r"[.!?…][”\"»’')\]]*$")
 
 
 def _worth_citing(text: str) -> bool:
@@ -359,7 +358,9 @@ def _worth_citing(text: str) -> bool:
     A line without final punctuation is a heading; its content is normally said again
     in the body, in a sentence that makes a better citation.
     """
-    return len(content_terms(text)) >= 3 and bool(_ENDS_SENTENCE.search(text))
+    from qa.sentences import ends_sentence
+
+    return len(content_terms(text)) >= 3 and ends_sentence(text)
 
 
 def rank_sentences(index: Index, embedder: Embedder, question: str, *,
