@@ -1,6 +1,10 @@
-"""Dates named in a question: "on 7 January", "January 6, 2022", "in his February address".
+"""Dates in text: the date a document carries, and the dates a question names.
 
-The question is read by ``dateparser`` (imported only when the question holds a month
+``infer_date`` finds a document's date in its text ("January 6, 2022", "06.01.2022",
+"6 января 2022"); ``iso_date`` checks one given in metadata.
+
+``named_dates`` reads the dates named in a question: "on 7 January", "January 6, 2022",
+"in his February address". The question is read by ``dateparser`` (imported only when the question holds a month
 name or a year, since loading it takes a quarter of a second). Each date found becomes a
 ``NamedDate``, the range of days it covers: one day, a month or a year. A date without a
 year ("on 7 January") takes the year that puts it closest to a date of the corpus's own
@@ -15,10 +19,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["NamedDate", "named_dates", "spoken"]
+__all__ = ["NamedDate", "infer_date", "iso_date", "named_dates", "spoken"]
 
 _MONTHS = ("january february march april may june july august september october november "
            "december").split()
+# month words of document dates: English names and abbreviations, and the Russian
+# genitive ("6 января 2022")
+_MONTH_NUMBERS = ({m: i for i, m in enumerate(_MONTHS, 1)}
+                  | {m[:3]: i for i, m in enumerate(_MONTHS, 1)} | {"sept": 9}
+                  | {m: i for i, m in enumerate(
+                      "января февраля марта апреля мая июня июля августа сентября октября "
+                      "ноября декабря".split(), 1)})
 _SHORT = {m[:3]: i for i, m in enumerate(_MONTHS, 1)} | {"sept": 9}
 _MONTH = re.compile(r"\b(" + "|".join(_MONTHS + list(_SHORT)) + r")\b\.?", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
@@ -135,3 +146,64 @@ def spoken(iso: str) -> str:
     """``2022-01-06`` as "6 January 2022"."""
     d = date.fromisoformat(iso[:10])
     return f"{d.day} {_MONTHS[d.month - 1].capitalize()} {d.year}"
+
+
+# -- the date of a document -------------------------------------------------------
+
+_ANY_MONTH = "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True))
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_DATE_RE = re.compile(
+    rf"(?<!\d)(?P<iso_y>\d{{4}})-(?P<iso_m>\d{{2}})-(?P<iso_d>\d{{2}})(?!\d)"
+    rf"|(?<![\d.])(?P<dot_d>\d{{1,2}})\.(?P<dot_m>\d{{1,2}})\.(?P<dot_y>\d{{4}})(?!\.?\d)"
+    rf"|(?<!\w)(?P<mdy_m>{_ANY_MONTH})\.?\s+(?P<mdy_d>\d{{1,2}}){_ORDINAL},?\s+(?P<mdy_y>\d{{4}})(?!\d)"
+    rf"|(?<![\w.])(?P<dmy_d>\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?(?P<dmy_m>{_ANY_MONTH})\b\.?,?\s+"
+    rf"(?P<dmy_y>\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+_YEARS = range(1900, 2101)
+
+
+def infer_date(text: str) -> str | None:
+    """Find the first plausible calendar date in ``text``.
+
+    Recognised: ``January 6, 2022`` (also ``Jan. 6th 2022``), ``6 January 2022``,
+    ``06.01.2022`` (day.month.year), ``2022-01-06`` and Russian ``6 января 2022``.
+    Slashed dates are ignored because ``01/06/2022`` means different days in
+    different countries. Impossible dates and years outside 1900-2100 are skipped.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The date as ``YYYY-MM-DD``, or None.
+    """
+    for match in _DATE_RE.finditer(text):
+        for form in ("iso", "dot", "mdy", "dmy"):
+            if match[f"{form}_y"] is None:
+                continue
+            month = match[f"{form}_m"]
+            number = int(month) if month.isdigit() else _MONTH_NUMBERS[month.lower()]
+            found = _valid_date(int(match[f"{form}_y"]), number, int(match[f"{form}_d"]))
+            if found:
+                return found
+    return None
+
+
+def _valid_date(year: int, month: int, day: int) -> str | None:
+    if year not in _YEARS:
+        return None
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def iso_date(value: str) -> str | None:
+    """``value`` when it is a real ``YYYY-MM-DD`` day (any year), as sidecars and HTML
+    metadata give it; else None."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None

@@ -3,7 +3,6 @@
 What lives where, from the bottom up (each module imports only those above it):
 
 - ``ids``: ``doc_id_for``, the stable id of a corpus path.
-- ``dates``: ``infer_date``, the first calendar date in a text.
 - ``limits``: ``document_limit``, ``MAX_DOCUMENT_BYTES``, ``LIMIT_VARIABLE``; reading a
   file within the limit.
 - ``encodings``: ``decode``, the bytes of a text file to text.
@@ -14,11 +13,13 @@ What lives where, from the bottom up (each module imports only those above it):
 - ``formats``: the txt, md, html, pdf and docx readers.
 - ``boilerplate``: site chrome spans and the title of a document without a headline.
 - ``loading``: ``Document``, ``load_document``, ``content_hash``; uses all of the above.
+
+A document's date comes from ``qa.dates.infer_date``, which also reads questions' dates.
 """
 
 from __future__ import annotations
 
-from qa.documents.dates import infer_date
+from qa.dates import infer_date
 from qa.documents.discovery import SUPPORTED_SUFFIXES, discover
 from qa.documents.encodings import decode
 from qa.documents.folders import FOLDERS_FILE, folder_defaults

@@ -11,8 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from qa.dates import infer_date
 from qa.documents._base import _clean
-from qa.documents.dates import infer_date
 from qa.sentences import ends_sentence
 
 __all__: list[str] = []

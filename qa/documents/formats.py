@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from qa.dates import iso_date
 from qa.documents._base import _clean
-from qa.documents.dates import _iso_date
 from qa.documents.encodings import _decode, decode
 from qa.errors import IngestError
 
@@ -107,7 +107,7 @@ def _time_date(root: Any) -> str | None:
 
 def _first_iso(values: Iterator[Any]) -> str | None:
     for value in values:
-        if isinstance(value, str) and (found := _iso_date(value[:10])):
+        if isinstance(value, str) and (found := iso_date(value[:10])):
             return found
     return None
 

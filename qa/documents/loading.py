@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from qa.dates import infer_date
 from qa.documents._base import _clean, _shown
 from qa.documents.boilerplate import _boilerplate_spans, _title_from_text
-from qa.documents.dates import infer_date
 from qa.documents.discovery import SUPPORTED_SUFFIXES
 from qa.documents.encodings import _EMPTY
 from qa.documents.folders import folder_defaults

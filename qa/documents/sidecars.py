@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from qa.dates import iso_date
 from qa.documents._base import _shown
-from qa.documents.dates import _iso_date
 from qa.documents.limits import _megabytes
 from qa.errors import IngestError
 
@@ -105,7 +105,7 @@ def check_metadata(meta: dict[str, Any], where: str) -> None:
         if meta.get(key) is not None and not isinstance(meta[key], str):
             raise IngestError(where, f"{key!r} in metadata must be a string")
     value = meta.get("date")
-    if value is not None and _iso_date(value) is None:
+    if value is not None and iso_date(value) is None:
         raise IngestError(
             where, f'date {value!r} is not a valid YYYY-MM-DD date; write it like "2022-01-06"'
         )
