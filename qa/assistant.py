@@ -147,7 +147,8 @@ class Assistant:
         """Check a quote against the documents; see ``qa.verify.verify``."""
         from qa.verify import verify
 
-        return verify(self.index, self.embedder, quote, speaker, filters=filters)
+        return verify(self.index, self.embedder, quote, speaker, filters=filters,
+                      reader=self.reader)
 
     def quotations(self, speaker: str | None = None) -> list[Quotation]:
         """Every direct quotation in the corpus, or those whose speaker matches ``speaker``."""

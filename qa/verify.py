@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from qa.embedding import Embedder
     from qa.index import Index
     from qa.quotes import Quotation
+    from qa.reader import ReaderConfig
     from qa.retrieval import Filters
 
 __all__ = ["Difference", "Match", "Verdict", "VERDICTS", "verify", "normalise_words",
@@ -622,8 +623,8 @@ def _paraphrase(embedder: Embedder, quote: str, regions: list[tuple[_Doc, int, i
 
 
 def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = None, *,
-           filters: Filters | None = None, altered_min: float = ALTERED_MIN,
-           **thresholds: float) -> Verdict:
+           filters: Filters | None = None, reader: ReaderConfig | None = None,
+           altered_min: float = ALTERED_MIN, **thresholds: float) -> Verdict:
     """Check ``quote`` against the indexed documents, primary sources first.
 
     The verdict is decided against the primary documents (transcripts, statements,
@@ -640,6 +641,10 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
         speaker: who the quote is attributed to; when the source attributes the words
             to someone else the verdict is ``misattributed``.
         filters: which documents to check against (dates, sources, document ids).
+        reader: an LLM server asked for a second opinion on a ``paraphrase``
+            (``qa.reader``). It can only make the verdict more cautious: when it says the
+            passage does not say this, the verdict is ``not_found`` with that passage as
+            ``closest``; when it cannot be used, the verdict stands and says so.
         altered_min: word similarity from which differing words are ``altered``.
         thresholds: ``qa.align.read_many``'s thresholds for a ``paraphrase``. Both are for
             calibration (bench/bench_verify.py); keep the defaults.
@@ -672,7 +677,26 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
             verdict = replace(reported, secondary_only=True, closest=verdict.closest,
                               message=f"{reported.message} That source is secondary (a report "
                                       "that printed it); no primary source has it.")
+    if reader is not None and verdict.verdict == "paraphrase" and verdict.match is not None:
+        verdict = _second_opinion(verdict, " ".join(quote[p[0].start:p[-1].end] for p in parts),
+                                  reader)
     return replace(verdict, reprints=_reprints(secondary, parts))
+
+
+def _second_opinion(verdict: Verdict, quote: str, reader: ReaderConfig) -> Verdict:
+    """The paraphrase ``verdict`` as the LLM reader sees it: kept, or made not_found."""
+    from qa.reader import choose
+
+    reading = choose(f"Which sentences say that “{quote}”?", [verdict.match.text], reader)
+    if reading.chosen is None:
+        notice = reading.notice.removesuffix("; answered with the local scorer.")
+        return replace(verdict, message=f"{verdict.message} No second opinion: {notice}.")
+    if reading.chosen:
+        return verdict
+    return Verdict(verdict.quote, "not_found", verdict.score, closest=verdict.match,
+                   no_counterpart=verdict.no_counterpart,
+                   message="A passage comes close, but the LLM reader says it does not say "
+                           "this.")
 
 
 def _within(docs: dict[str, _Doc], filters: Filters | None) -> dict[str, _Doc]:

@@ -442,3 +442,44 @@ def test_a_reader_in_trouble_leaves_the_answer_to_the_judge_with_a_notice(
     assert [c.quote for c in result.citations] == [c.quote for c in alone.citations]
     assert result.note.endswith("; answered with the local scorer.")
     assert "\n" not in result.note and "Traceback" not in result.note
+
+
+# --- a second opinion on a paraphrase verdict ----------------------------------------------
+
+RAMPAGE = "We know very well that these people are rampaging in Almaty and in other cities."
+
+
+def test_the_reader_saying_none_makes_a_paraphrase_not_found(seed_index, real_embedder, served):
+    from qa.verify import verify
+
+    url, script = served
+    alone = verify(seed_index, real_embedder, RAMPAGE)
+    assert alone.verdict == "paraphrase"
+    script.body = completion("none")
+    v = verify(seed_index, real_embedder, RAMPAGE, reader=ReaderConfig(url, timeout=5))
+    assert v.verdict == "not_found" and v.match is None and v.closest == alone.match
+    sent = script.received[-1]["messages"][-1]["content"]
+    assert "rampaging in Almaty" in sent and alone.match.text[:40] in sent
+
+
+@pytest.mark.parametrize("trouble", ["agrees", "down", "nonsense"])
+def test_the_reader_never_makes_a_verdict_more_confident(seed_index, real_embedder, served,
+                                                          trouble):
+    from qa.verify import verify
+
+    url, script = served
+    script.body = completion("1" if trouble == "agrees" else "<html>42</html>")
+    if trouble == "down":
+        url = f"http://127.0.0.1:{free_port()}"
+    config = ReaderConfig(url, timeout=2)
+    v = verify(seed_index, real_embedder, RAMPAGE, reader=config)
+    assert v.verdict == "paraphrase"
+    if trouble != "agrees":
+        assert "No second opinion: The LLM server at" in v.message and "\n" not in v.message
+    # verbatim and not_found quotes are never sent to it
+    asked = len(script.received)
+    assert verify(seed_index, real_embedder, "Together we will definitely win.",
+                  reader=config).verdict == "verbatim"
+    assert verify(seed_index, real_embedder, "Our football team won the cup.",
+                  reader=config).verdict == "not_found"
+    assert len(script.received) == asked
