@@ -15,8 +15,8 @@ the calibration accuracy again after int8 quantisation. The threshold is the one
 best calibration accuracy.
 
 Usage: ``python bench/train_meaning_judge.py [--write]``: ``--write`` saves the weights
-and a model card in ``bench/.cache/meaning/`` and writes section ``meaning-judge`` of
-docs/benchmarks.md; ``--report`` only rewrites that section from saved weights. About an
+in ``bench/.cache/meaning/`` (their metadata hold the seed, the inputs' sha256s and the
+figures of every epoch) and writes section ``meaning-judge`` of docs/benchmarks.md; ``--report`` only rewrites that section from saved weights. About an
 hour on 2 cores.
 """
 
@@ -206,8 +206,6 @@ def main() -> None:
     save_file(stored, str(WEIGHTS), metadata=_metadata(
         base="all-MiniLM-L6-v2", threshold=threshold, seed=SEED, inputs=inputs,
         epochs=epochs, int8=int8))
-    write_card(WEIGHTS.parent / "MODEL_CARD.md", inputs, len(train), len(swaps), epochs, int8,
-               threshold, WEIGHTS.stat().st_size)
     report_section(WEIGHTS)
 
 
@@ -242,56 +240,6 @@ def report_section(weights: Path) -> None:
         "As a second gate on the paraphrase verdict it is scored beside the alignment alone "
         "in sections `paraphrase` and `verify`; qa does not use it.",
     ]), command="python bench/train_meaning_judge.py --write --epochs 4")
-
-
-def write_card(path: Path, inputs, n_train, n_swaps, epochs, int8, threshold, size) -> None:
-    sets = list(int8)
-    head = "| epoch | loss | " + " | ".join(f"{s} acc / AUC" for s in sets) + " |"
-    rows = [head, "|" + "---|" * (2 + len(sets))]
-    for e in epochs:
-        rows.append(f"| {e['epoch']} | {e['loss']} | " + " | ".join(
-            f"{e[s]['accuracy']:.3f} / {e[s]['auc']:.3f}" for s in sets) + " |")
-    rows.append("| int8, shipped | | " + " | ".join(
-        f"{int8[s]['accuracy']:.3f} / {int8[s]['auc']:.3f}" for s in sets) + " |")
-    data = "\n".join(f"- `{name}` sha256 `{digest}`" for name, digest in inputs.items())
-    path.write_text(f"""# Meaning judge (`model.safetensors`)
-
-Written by `python bench/train_meaning_judge.py --write`; do not edit by hand.
-
-**What it is.** A cross-encoder: the packaged all-MiniLM-L6-v2 fine-tuned to read a
-passage and a quote together and give the probability that they mean the same
-(`qa/meaning.py`). The paraphrase verdict of `qa verify` needs it to agree as well as the
-word alignment of `qa/align.py`; it can only make a verdict more cautious. Threshold
-{threshold} (best accuracy on the calibration pairs). {size / 1e6:.1f} MB: every matrix
-int8 with one scale per row, the rest fp32; the word embeddings are the packaged model's
-and are not stored here.
-
-**Data** (licensed for shipping; PAWS: "may be freely used for any purpose", STS-B
-scores: CC BY-SA 4.0, TyDi QA: Apache-2.0):
-{data}
-
-PAWS-Wiki dev shuffled with seed {SEED}: {CALIBRATION} pairs held out for calibration,
-the rest trained on; STS-B train pairs scored {SAME:g} or more as the same meaning,
-{DIFFERENT:g} or less as different, the others left out; {n_swaps} word-swap pairs made
-from TyDi QA English train passages by `bench/meaning_data.py` (two names or numbers
-traded: different; a phrase moved: the same). {n_train} training pairs in all. PAWS
-test, MRPC, SICK and WikiQA are never trained on.
-
-**Training.** Seed {SEED}; {len(epochs)} epochs, batch {BATCH}, AdamW at {RATE} with
-{WARMUP:.0%} warm-up and linear decay, weight decay {WEIGHT_DECAY}; word embeddings
-frozen; each pair in a random order.
-
-**Calibration figures per epoch** (accuracy at 0.5 and AUC on pairs not trained on):
-
-{chr(10).join(rows)}
-
-Figures on the test splits (PAWS test, MRPC test, WiCE test) and on the gold quotes are
-in docs/benchmarks.md, sections `paraphrase` and `verify`.
-
-**Limits.** English only. PAWS pairs are Wikipedia sentences of equal length; a quote
-that is part of a longer passage is read against the passage's aligned stretch by
-`qa verify`. STS-B mixes captions, news and forums; neither set is transcripts.
-""", encoding="utf-8")
 
 
 if __name__ == "__main__":
