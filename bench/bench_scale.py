@@ -22,7 +22,10 @@ their vectors by ``qa eval`` (``bench_scifact.py``). Each size runs in fresh pro
 3. **serve**: a fresh process loads the index as the app does (``Index.load``), loads the
    model and warms it up as the page does (``Assistant.warm_up``: the compiled copy is made),
    then times hybrid retrieval (``qa.retrieval.search``, k=5, query
-   embedding included) and ``qa.answer.answer`` end to end, and reads its RSS.
+   embedding included), ``qa.answer.answer`` and ``qa.verify.verify`` end to end, and
+   reads its RSS. The quotes are first sentences of stored documents, half of them with
+   one word changed; the first check also reads every document into the per-word form
+   verify searches, so it is timed on its own, and the RSS includes that form.
 
 Writes the "scale" section of docs/benchmarks.md and docs/scaling.png.
 """
@@ -238,7 +241,27 @@ def assemble(size: int, work: Path, base: Path) -> dict:
     return row
 
 
-def serve(index_dir: Path, queries: int, asks: int) -> dict:
+def _quotes(index, n: int) -> list[str]:
+    """``n`` quotes: first sentences of stored documents, every other one with a word
+    changed (so both the exact and the fuzzy paths of ``verify`` run)."""
+    from qa.sentences import sentence_spans
+
+    out = []
+    for info in index.chunks.documents()[::97]:
+        text = index.chunks.document(info.doc_id).text
+        spans = [(a, b) for a, b in sentence_spans(text, 0, min(len(text), 2000))
+                 if 40 <= b - a <= 300]
+        if spans:
+            words = text[spans[0][0]:spans[0][1]].split()
+            if len(out) % 2:
+                words[len(words) // 2] = "never"
+            out.append(" ".join(words))
+        if len(out) == n:
+            break
+    return out
+
+
+def serve(index_dir: Path, queries: int, asks: int, verifies: int = 20) -> dict:
     """Load ``index_dir`` as the app does and time queries on it."""
     from qa.answer import SentenceVectors, answer
     from qa.embedding import COMPILE_MIN_BATCH, load_embedder
@@ -265,6 +288,17 @@ def serve(index_dir: Path, queries: int, asks: int) -> dict:
         started = time.perf_counter()
         answer(index, embedder, q, cache=cache)
         ask_ms.append((time.perf_counter() - started) * 1000)
+    from qa.verify import verify
+
+    quotes = _quotes(index, verifies + 1)
+    started = time.perf_counter()
+    verify(index, embedder, quotes[0])  # reads every document into verify's word form
+    first_verify_s = time.perf_counter() - started
+    verify_ms = []
+    for q in quotes[1:]:
+        started = time.perf_counter()
+        verify(index, embedder, q)
+        verify_ms.append((time.perf_counter() - started) * 1000)
     rss, peak = _rss_mb()
     version = index_dir / index.manifest.directory
     disk = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
@@ -279,7 +313,9 @@ def serve(index_dir: Path, queries: int, asks: int) -> dict:
             "retrieval_p50": _percentile(retrieval_ms, 50),
             "retrieval_p95": _percentile(retrieval_ms, 95),
             "ask_p50": _percentile(ask_ms, 50), "ask_p95": _percentile(ask_ms, 95),
-            "queries": len(retrieval_ms), "asks": len(ask_ms)}
+            "first_verify_s": first_verify_s, "verify_p50": _percentile(verify_ms, 50),
+            "verify_p95": _percentile(verify_ms, 95),
+            "queries": len(retrieval_ms), "asks": len(ask_ms), "verifies": len(verify_ms)}
 
 
 def _prior(index_dir: Path) -> dict:
@@ -472,21 +508,28 @@ def _growth(done: list[dict]) -> str:
         "are read through the page cache, not held in the process).")
 
 
+def _verify_cell(r: dict) -> str:
+    if "verify_p50" not in r:  # a row merged from a run before the quote check
+        return "not measured"
+    return f"{r['verify_p50']:.0f} / **{r['verify_p95']:.0f}** ({r['first_verify_s']:.1f})"
+
+
 def report(results: list[dict]) -> None:
     done = [r for r in results if "error" not in r]
     rows = ["| chunks | vectors | retrieval p50 / p95 ms | answer p50 / p95 ms | "
-            "serving RSS MB | disk bytes/chunk | index load s |", "|---|---|---|---|---|---|---|"]
+            "verify p50 / p95 ms (first s) | serving RSS MB | disk bytes/chunk | index load s |",
+            "|---|---|---|---|---|---|---|---|"]
     build_rows = ["| chunks | documents | all but embedding s | embedding s (at chunks/s) | "
                   "full build min | add 1 doc s (% of build) | remove it s |",
                   "|---|---|---|---|---|---|---|"]
     notes = []
     for r in results:
         if "error" in r:
-            rows.append(f"| {r['size']:,} | failed: {r['error'][:100]} | | | | | |")
+            rows.append(f"| {r['size']:,} | failed: {r['error'][:100]} | | | | | | |")
             continue
         rows.append(f"| {r['chunks']:,} | {r['vector_index']} | {r['retrieval_p50']:.0f} / "
                     f"**{r['retrieval_p95']:.0f}** | {r['ask_p50']:.0f} / **{r['ask_p95']:.0f}**"
-                    f" | {r['rss_mb']:,.0f} | {r['disk_bytes'] / r['chunks']:,.0f} | "
+                    f" | {_verify_cell(r)} | {r['rss_mb']:,.0f} | {r['disk_bytes'] / r['chunks']:,.0f} | "
                     f"{r['load_s']:.1f} |")
         if "rebuild_s" in r:
             embed_s = r["rebuild_s"] - r["build_s"]
@@ -521,7 +564,11 @@ def report(results: list[dict]) -> None:
         plot(done, ROOT / "docs" / "scaling.png")
     growth = _growth(done)
     counts = (f"{done[0]['queries']} SciFact test queries for retrieval and {done[0]['asks']} "
-              "others for `answer` per size") if done else ""
+              "others for `answer` per size"
+              + (f", and {done[0]['verifies']} quotes for `verify` (first sentences of stored "
+                 "documents, every other one with a word changed; the first check, which reads "
+                 "every document into verify's word form, timed apart)"
+                 if "verifies" in done[0] else "")) if done else ""
     body = f"""## Scale: 1k to 1M chunks
 
 How the indexes are made is in `bench/bench_scale.py`: SciFact abstracts, copied under new
