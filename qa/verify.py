@@ -678,9 +678,13 @@ def verify(index: Index, embedder: Embedder, quote: str, speaker: str | None = N
                               message=f"{reported.message} That source is secondary (a report "
                                       "that printed it); no primary source has it.")
     if reader is not None and verdict.verdict == "paraphrase" and verdict.match is not None:
-        verdict = _second_opinion(verdict, " ".join(quote[p[0].start:p[-1].end] for p in parts),
-                                  reader)
+        verdict = _second_opinion(verdict, _plain(quote, parts), reader)
     return replace(verdict, reprints=_reprints(secondary, parts))
+
+
+def _plain(quote: str, parts: list[list[_Token]]) -> str:
+    """The quote's words without its elision marks."""
+    return " ".join(quote[p[0].start:p[-1].end] for p in parts)
 
 
 def _second_opinion(verdict: Verdict, quote: str, reader: ReaderConfig) -> Verdict:
@@ -724,7 +728,7 @@ def _decide(index: Index, embedder: Embedder, quote: str, parts: list[list[_Toke
             speaker: str | None, docs: dict[str, _Doc], *, altered_min: float,
             not_found: str, **thresholds: float) -> Verdict:
     """The verdict of ``quote`` against ``docs`` alone."""
-    plain = " ".join(quote[p[0].start:p[-1].end] for p in parts)
+    plain = _plain(quote, parts)
     if not docs:
         return Verdict(quote, "not_found", 0.0, message=not_found)
     alignments = _exact(docs, parts)
